@@ -1,0 +1,2 @@
+//! The attesto demo server (built in the server issue).
+fn main() {}
