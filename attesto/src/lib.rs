@@ -23,6 +23,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+pub mod config;
+pub mod form;
 pub mod secret;
 
 pub mod jose;
