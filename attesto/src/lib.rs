@@ -36,5 +36,7 @@ pub mod host;
 pub mod mtls;
 pub mod pkce;
 pub mod scope;
+#[cfg(feature = "axum")]
+pub mod server;
 pub mod store;
 pub mod token;

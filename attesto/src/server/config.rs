@@ -1,0 +1,459 @@
+//! The server's static configuration: one value from which both the mounted
+//! routes and the advertised discovery metadata are derived.
+
+use std::time::Duration;
+
+use crate::config::{PathError, validate_issuer, validate_path};
+use crate::jose::{Algorithm, AlgorithmSet};
+
+/// A grant type the token endpoint dispatches
+/// ([RFC 6749 §1.3](https://www.rfc-editor.org/rfc/rfc6749#section-1.3)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The registered name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parse a registered name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+    }
+}
+
+/// When the server demands a DPoP nonce ([RFC 9449 §8](https://www.rfc-editor.org/rfc/rfc9449#section-8)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoncePolicy {
+    /// Never.
+    Off,
+    /// On every DPoP proof at the token endpoint.
+    Required,
+}
+
+/// DPoP settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DpopSettings {
+    /// Whether DPoP is offered at all.
+    pub enabled: bool,
+    /// Algorithms accepted for proofs.
+    pub algorithms: AlgorithmSet,
+    /// Nonce policy at the token endpoint.
+    pub nonce: NoncePolicy,
+}
+
+/// Endpoint paths, each absolute and inside the prefix unless overridden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointPaths {
+    /// Authorization endpoint.
+    pub authorize: String,
+    /// Token endpoint.
+    pub token: String,
+    /// Revocation endpoint (RFC 7009).
+    pub revoke: String,
+    /// Introspection endpoint (RFC 7662).
+    pub introspect: String,
+    /// UserInfo endpoint.
+    pub userinfo: String,
+    /// Registration endpoint (RFC 7591), mounted only with registration on.
+    pub register: String,
+}
+
+impl EndpointPaths {
+    /// The standard layout under `prefix`.
+    #[must_use]
+    pub fn under(prefix: &str) -> Self {
+        EndpointPaths {
+            authorize: format!("{prefix}/authorize"),
+            token: format!("{prefix}/token"),
+            revoke: format!("{prefix}/revoke"),
+            introspect: format!("{prefix}/introspect"),
+            userinfo: format!("{prefix}/userinfo"),
+            register: format!("{prefix}/register"),
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &str); 6] {
+        [
+            ("authorize", &self.authorize),
+            ("token", &self.token),
+            ("revoke", &self.revoke),
+            ("introspect", &self.introspect),
+            ("userinfo", &self.userinfo),
+            ("register", &self.register),
+        ]
+    }
+}
+
+/// The fixed well-known paths (RFC 8615), always at the host root.
+pub const WELL_KNOWN_PATHS: [&str; 4] = [
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/.well-known/jwks.json",
+    "/.well-known/oauth-protected-resource",
+];
+
+/// Why a configuration cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer breaks RFC 8414 §2.
+    #[error("issuer: {0}")]
+    Issuer(#[from] crate::config::IssuerError),
+    /// A path is malformed.
+    #[error("path `{path}`: {error}")]
+    Path {
+        /// The offending path.
+        path: String,
+        /// The rule it breaks.
+        error: PathError,
+    },
+    /// Two endpoints share a path, or one takes a well-known path.
+    #[error("path `{0}` is used twice")]
+    PathCollision(String),
+    /// A TTL is zero or absurdly long.
+    #[error("{0} must be between 1 second and 1 year")]
+    Ttl(&'static str),
+    /// No scope is supported.
+    #[error("scopes_supported must not be empty")]
+    NoScopes,
+    /// DPoP is on with no algorithm.
+    #[error("dpop algorithms must not be empty")]
+    NoDpopAlgorithms,
+    /// No grant is enabled.
+    #[error("at least one grant type must be enabled")]
+    NoGrants,
+    /// The resource identifier is not an absolute https URL.
+    #[error("resource identifiers must be absolute https URLs without fragment (RFC 8707 §2)")]
+    Resource,
+}
+
+/// The server configuration. Build it with [`ServerConfig::builder`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The issuer identifier: `iss` of every token, base of every advertised URL.
+    pub issuer: String,
+    /// The route prefix for the OAuth endpoints (not for `.well-known`).
+    pub prefix: String,
+    /// The endpoint paths.
+    pub paths: EndpointPaths,
+    /// Scopes the server knows (the catalog; `a.*` entries are wildcards).
+    pub scopes_supported: Vec<String>,
+    /// Grants the token endpoint dispatches.
+    pub grants: Vec<GrantType>,
+    /// The algorithm tokens are signed with.
+    pub signing_alg: Algorithm,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Refresh-token family lifetime.
+    pub refresh_token_ttl: Duration,
+    /// How long a rotated refresh token may be presented again and get the same successor.
+    pub refresh_grace: Duration,
+    /// Authorization-code lifetime.
+    pub code_ttl: Duration,
+    /// DPoP settings.
+    pub dpop: DpopSettings,
+    /// Whether open dynamic client registration is mounted.
+    pub registration: bool,
+    /// The default protected-resource identifier (access-token `aud`).
+    pub default_resource: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Start a configuration for `issuer`.
+    pub fn builder(issuer: impl Into<String>) -> ServerConfigBuilder {
+        let issuer = issuer.into();
+        let resource = issuer.clone();
+        ServerConfigBuilder {
+            cfg: ServerConfig {
+                issuer,
+                prefix: "/oauth".into(),
+                paths: EndpointPaths::under("/oauth"),
+                scopes_supported: vec!["openid".into()],
+                grants: vec![
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                    GrantType::ClientCredentials,
+                ],
+                signing_alg: Algorithm::ES256,
+                access_token_ttl: Duration::from_secs(300),
+                refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                refresh_grace: Duration::from_secs(10),
+                code_ttl: Duration::from_secs(60),
+                dpop: DpopSettings {
+                    enabled: true,
+                    algorithms: AlgorithmSet::new(&[
+                        Algorithm::ES256,
+                        Algorithm::PS256,
+                        Algorithm::EdDSA,
+                        Algorithm::RS256,
+                    ]),
+                    nonce: NoncePolicy::Off,
+                },
+                registration: false,
+                default_resource: resource,
+                max_body_bytes: 64 * 1024,
+                request_timeout: Duration::from_secs(10),
+            },
+            custom_paths: false,
+        }
+    }
+
+    /// The absolute URL of a path on this server.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer.trim_end_matches('/'), path)
+    }
+
+    /// Whether `grant` is enabled.
+    #[must_use]
+    pub fn has_grant(&self, grant: GrantType) -> bool {
+        self.grants.contains(&grant)
+    }
+}
+
+/// Builder for [`ServerConfig`]; [`ServerConfigBuilder::build`] checks every rule.
+#[derive(Debug, Clone)]
+pub struct ServerConfigBuilder {
+    cfg: ServerConfig,
+    custom_paths: bool,
+}
+
+impl ServerConfigBuilder {
+    /// The route prefix (default `/oauth`; `""` for the root).
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.cfg.prefix = prefix.into();
+        if !self.custom_paths {
+            self.cfg.paths = EndpointPaths::under(&self.cfg.prefix);
+        }
+        self
+    }
+
+    /// Override endpoint paths.
+    #[must_use]
+    pub fn paths(mut self, paths: EndpointPaths) -> Self {
+        self.cfg.paths = paths;
+        self.custom_paths = true;
+        self
+    }
+
+    /// The scope catalog.
+    #[must_use]
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.cfg.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The enabled grants.
+    #[must_use]
+    pub fn grants(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
+        self.cfg.grants = grants.into_iter().collect();
+        self
+    }
+
+    /// The signing algorithm.
+    #[must_use]
+    pub fn signing_alg(mut self, alg: Algorithm) -> Self {
+        self.cfg.signing_alg = alg;
+        self
+    }
+
+    /// Access-token lifetime.
+    #[must_use]
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.cfg.access_token_ttl = ttl;
+        self
+    }
+
+    /// Refresh-token family lifetime.
+    #[must_use]
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.cfg.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// Refresh grace window.
+    #[must_use]
+    pub fn refresh_grace(mut self, d: Duration) -> Self {
+        self.cfg.refresh_grace = d;
+        self
+    }
+
+    /// Code lifetime.
+    #[must_use]
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.cfg.code_ttl = ttl;
+        self
+    }
+
+    /// DPoP settings.
+    #[must_use]
+    pub fn dpop(mut self, dpop: DpopSettings) -> Self {
+        self.cfg.dpop = dpop;
+        self
+    }
+
+    /// Mount open dynamic client registration.
+    #[must_use]
+    pub fn registration(mut self, on: bool) -> Self {
+        self.cfg.registration = on;
+        self
+    }
+
+    /// The default resource (access-token audience).
+    #[must_use]
+    pub fn default_resource(mut self, resource: impl Into<String>) -> Self {
+        self.cfg.default_resource = resource.into();
+        self
+    }
+
+    /// Body size cap.
+    #[must_use]
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.cfg.max_body_bytes = n;
+        self
+    }
+
+    /// Request timeout.
+    #[must_use]
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.cfg.request_timeout = d;
+        self
+    }
+
+    /// Check every rule and produce the configuration.
+    ///
+    /// # Errors
+    /// The first broken rule.
+    pub fn build(self) -> Result<ServerConfig, ConfigError> {
+        let cfg = self.cfg;
+        validate_issuer(&cfg.issuer)?;
+        let path_err = |p: &str, e| ConfigError::Path {
+            path: p.to_owned(),
+            error: e,
+        };
+        validate_path(&cfg.prefix).map_err(|e| path_err(&cfg.prefix, e))?;
+        let mut seen: Vec<&str> = WELL_KNOWN_PATHS.to_vec();
+        for (_, p) in cfg.paths.all() {
+            validate_path(p).map_err(|e| path_err(p, e))?;
+            if p.is_empty() {
+                return Err(path_err(p, PathError::NotAbsolute));
+            }
+            if seen.contains(&p) {
+                return Err(ConfigError::PathCollision(p.to_owned()));
+            }
+            seen.push(p);
+        }
+        for (name, ttl) in [
+            ("access_token_ttl", cfg.access_token_ttl),
+            ("refresh_token_ttl", cfg.refresh_token_ttl),
+            ("code_ttl", cfg.code_ttl),
+        ] {
+            if ttl.is_zero() || ttl > Duration::from_secs(366 * 24 * 3600) {
+                return Err(ConfigError::Ttl(name));
+            }
+        }
+        if cfg.scopes_supported.is_empty() {
+            return Err(ConfigError::NoScopes);
+        }
+        if cfg.grants.is_empty() {
+            return Err(ConfigError::NoGrants);
+        }
+        if cfg.dpop.enabled && cfg.dpop.algorithms.is_empty() {
+            return Err(ConfigError::NoDpopAlgorithms);
+        }
+        validate_issuer(&cfg.default_resource).map_err(|_| ConfigError::Resource)?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_colliding_with_well_known_path_is_refused() {
+        let mut paths = EndpointPaths::under("/oauth");
+        paths.token = "/.well-known/jwks.json".into();
+        let err = ServerConfig::builder("https://id.example")
+            .paths(paths)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::PathCollision("/.well-known/jwks.json".into())
+        );
+    }
+
+    #[test]
+    fn two_endpoints_on_one_path_are_refused() {
+        let mut paths = EndpointPaths::under("/oauth");
+        paths.revoke = paths.token.clone();
+        assert!(matches!(
+            ServerConfig::builder("https://id.example")
+                .paths(paths)
+                .build(),
+            Err(ConfigError::PathCollision(_))
+        ));
+    }
+
+    #[test]
+    fn prefix_with_trailing_slash_is_refused() {
+        assert!(matches!(
+            ServerConfig::builder("https://id.example")
+                .prefix("/oauth/")
+                .build(),
+            Err(ConfigError::Path { .. })
+        ));
+    }
+
+    #[test]
+    fn non_https_issuer_is_refused_except_loopback() {
+        assert!(ServerConfig::builder("http://id.example").build().is_err());
+        assert!(
+            ServerConfig::builder("http://127.0.0.1:8080")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn root_prefix_mounts_endpoints_at_the_root() {
+        let cfg = ServerConfig::builder("https://id.example")
+            .prefix("")
+            .build()
+            .unwrap();
+        assert_eq!(cfg.paths.token, "/token");
+        assert_eq!(cfg.url(&cfg.paths.token), "https://id.example/token");
+    }
+}
