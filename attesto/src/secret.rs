@@ -156,9 +156,6 @@ mod tests {
         let b = OsRandom.token(32).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(
-            a.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        );
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
     }
 }
