@@ -1,5 +1,13 @@
 //! Properties of error rendering over arbitrary input.
 
+// Test code: a panic on an unexpected value is the failure report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod error_support;
 
 use attesto::error::{

@@ -1,5 +1,13 @@
 //! OAuthError rendering: status, JSON body, headers, challenges, redirects.
 
+// Test code: a panic on an unexpected value is the failure report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod error_support;
 
 use attesto::error::{
@@ -38,8 +46,12 @@ fn invalid_request_renders_400_json_with_no_store_and_no_challenge() {
 fn absent_description_and_uri_are_omitted_from_the_body() {
     let err = OAuthError::new(ErrorCode::InvalidGrant);
     assert_eq!(err.json_body(), r#"{"error":"invalid_grant"}"#);
-    let err = OAuthError::invalid_grant("").with_uri(ErrorUri::new("https://docs.example/e").unwrap());
-    assert_eq!(body(&err), json!({"error": "invalid_grant", "error_uri": "https://docs.example/e"}));
+    let err =
+        OAuthError::invalid_grant("").with_uri(ErrorUri::new("https://docs.example/e").unwrap());
+    assert_eq!(
+        body(&err),
+        json!({"error": "invalid_grant", "error_uri": "https://docs.example/e"})
+    );
 }
 
 // seed-catalog-3b Must-test 43, seed-catalog-1 §4 item 44
@@ -49,7 +61,10 @@ fn invalid_client_after_basic_header_auth_is_401_with_basic_challenge() {
         .client_auth_via_header(DEFAULT_BASIC_REALM);
     assert_eq!(err.status(), 401);
     let h = err.headers();
-    assert_eq!(header_values(&h, "www-authenticate"), [r#"Basic realm="OAuth""#]);
+    assert_eq!(
+        header_values(&h, "www-authenticate"),
+        [r#"Basic realm="OAuth""#]
+    );
     assert_no_store(&h);
     assert_eq!(body(&err)["error"], "invalid_client");
 
@@ -107,7 +122,10 @@ fn bearer_invalid_token_challenge_carries_error_description_and_scope() {
     assert_eq!(c.param("error"), Some("invalid_token"));
     assert_eq!(c.param("error_description"), Some("expired"));
     assert_eq!(c.param("scope"), Some("a b"));
-    assert_eq!(body(&err), json!({"error": "invalid_token", "error_description": "expired"}));
+    assert_eq!(
+        body(&err),
+        json!({"error": "invalid_token", "error_description": "expired"})
+    );
     assert_no_store(&h);
 }
 
@@ -224,7 +242,11 @@ fn description_backslash_survives_as_a_visible_character() {
 fn crlf_in_any_value_cannot_split_the_header() {
     let evil = "a\r\nSet-Cookie: s=1\r\n\r\n<html>";
     let err = OAuthError::invalid_token(evil)
-        .with_challenge(Challenge::bearer().with_realm(evil).with_resource_metadata(evil))
+        .with_challenge(
+            Challenge::bearer()
+                .with_realm(evil)
+                .with_resource_metadata(evil),
+        )
         .with_challenge(Challenge::dpop().with_algs([evil, "ES256"]))
         .with_dpop_nonce(evil);
     for (name, value) in err.headers() {
@@ -249,9 +271,16 @@ fn status_override_is_applied_and_nonce_header_is_emitted() {
 #[test]
 fn status_override_outside_4xx_5xx_is_ignored() {
     for s in [0, 200, 302, 399, 600, u16::MAX] {
-        assert_eq!(OAuthError::invalid_request("").with_status(s).status(), 400, "{s}");
+        assert_eq!(
+            OAuthError::invalid_request("").with_status(s).status(),
+            400,
+            "{s}"
+        );
     }
-    assert_eq!(OAuthError::invalid_request("").with_status(599).status(), 599);
+    assert_eq!(
+        OAuthError::invalid_request("").with_status(599).status(),
+        599
+    );
 }
 
 // seed-catalog-3b Must-test 51, seed-catalog-1 §4 item 55
@@ -273,12 +302,20 @@ fn resource_metadata_appears_only_when_configured() {
 fn insufficient_scope_has_no_resource_metadata_unless_given() {
     let required = ScopeSet::parse("read:reports").unwrap();
     let err = OAuthError::insufficient_scope(&required, Challenge::bearer());
-    assert_eq!(parse_one(&err.www_authenticate().unwrap()).param("resource_metadata"), None);
+    assert_eq!(
+        parse_one(&err.www_authenticate().unwrap()).param("resource_metadata"),
+        None
+    );
     let err = OAuthError::insufficient_scope(
         &required,
-        Challenge::bearer().with_resource_metadata("https://api.example/.well-known/oauth-protected-resource"),
+        Challenge::bearer()
+            .with_resource_metadata("https://api.example/.well-known/oauth-protected-resource"),
     );
-    assert!(parse_one(&err.www_authenticate().unwrap()).param("resource_metadata").is_some());
+    assert!(
+        parse_one(&err.www_authenticate().unwrap())
+            .param("resource_metadata")
+            .is_some()
+    );
 }
 
 // seed-catalog-2 Must-test 182
@@ -320,17 +357,31 @@ fn error_uri_is_carried_in_body_challenge_and_redirect() {
     let err = OAuthError::invalid_token("x")
         .with_uri(uri)
         .with_challenge(Challenge::bearer());
-    assert_eq!(body(&err)["error_uri"], "https://docs.example/errors/invalid_token");
+    assert_eq!(
+        body(&err)["error_uri"],
+        "https://docs.example/errors/invalid_token"
+    );
     let c = parse_one(&err.www_authenticate().unwrap());
-    assert_eq!(c.param("error_uri"), Some("https://docs.example/errors/invalid_token"));
-    assert!(err
-        .redirect_params(None, None)
-        .contains(&("error_uri", "https://docs.example/errors/invalid_token".to_owned())));
+    assert_eq!(
+        c.param("error_uri"),
+        Some("https://docs.example/errors/invalid_token")
+    );
+    assert!(err.redirect_params(None, None).contains(&(
+        "error_uri",
+        "https://docs.example/errors/invalid_token".to_owned()
+    )));
 }
 
 #[test]
 fn error_uri_must_be_absolute_and_in_the_rfc_charset() {
-    for bad in ["", "relative/path", "https://x.example/ space", "https://x.example/\"q", "https://x.example/\\", "https://x.example/é"] {
+    for bad in [
+        "",
+        "relative/path",
+        "https://x.example/ space",
+        "https://x.example/\"q",
+        "https://x.example/\\",
+        "https://x.example/é",
+    ] {
         assert!(ErrorUri::new(bad).is_err(), "{bad:?}");
     }
     assert!(ErrorUri::new(&format!("https://x.example/{}", "a".repeat(3000))).is_err());
@@ -376,7 +427,10 @@ fn authorization_error_redirect_carries_state_and_iss() {
         pairs,
         vec![
             ("error".to_owned(), "access_denied".to_owned()),
-            ("error_description".to_owned(), "the user said no".to_owned()),
+            (
+                "error_description".to_owned(),
+                "the user said no".to_owned()
+            ),
             ("state".to_owned(), "st&ate".to_owned()),
             ("iss".to_owned(), "https://as.example".to_owned()),
         ]
@@ -399,11 +453,17 @@ fn every_registered_code_round_trips_and_has_an_error_status() {
         assert_eq!(ErrorCode::parse(&name).unwrap(), code);
         assert_eq!(code.to_string(), name);
         assert!((400..=599).contains(&code.default_status()), "{name}");
-        assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");
+        assert!(
+            name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{name}"
+        );
         let err = OAuthError::new(code.clone());
         assert_eq!(body(&err)["error"], name.as_str());
         assert_eq!(serde_json::to_value(&code).unwrap(), json!(name));
-        assert_eq!(serde_json::from_value::<ErrorCode>(json!(name)).unwrap(), code);
+        assert_eq!(
+            serde_json::from_value::<ErrorCode>(json!(name)).unwrap(),
+            code
+        );
     }
     assert_eq!(n, 32);
 }
@@ -423,11 +483,24 @@ fn default_statuses_follow_the_rfcs() {
 // seed-catalog-1 §4 item 15: device polling errors keep their own codes.
 #[test]
 fn device_polling_errors_keep_their_own_codes() {
-    assert_eq!(body(&OAuthError::authorization_pending(""))["error"], "authorization_pending");
+    assert_eq!(
+        body(&OAuthError::authorization_pending(""))["error"],
+        "authorization_pending"
+    );
     assert_eq!(body(&OAuthError::slow_down(""))["error"], "slow_down");
-    assert_eq!(body(&OAuthError::expired_token(""))["error"], "expired_token");
-    assert_eq!(body(&OAuthError::access_denied(""))["error"], "access_denied");
-    for e in [OAuthError::authorization_pending(""), OAuthError::slow_down(""), OAuthError::expired_token("")] {
+    assert_eq!(
+        body(&OAuthError::expired_token(""))["error"],
+        "expired_token"
+    );
+    assert_eq!(
+        body(&OAuthError::access_denied(""))["error"],
+        "access_denied"
+    );
+    for e in [
+        OAuthError::authorization_pending(""),
+        OAuthError::slow_down(""),
+        OAuthError::expired_token(""),
+    ] {
         assert_ne!(e.code(), &ErrorCode::InvalidGrant);
         assert_eq!(e.status(), 400);
     }
@@ -436,23 +509,53 @@ fn device_polling_errors_keep_their_own_codes() {
 #[test]
 fn extension_codes_are_validated() {
     let ext = ErrorCode::parse("vendor_thing").unwrap();
-    assert_eq!(ext, ErrorCode::Other(ExtensionErrorCode::new("vendor_thing").unwrap()));
+    assert_eq!(
+        ext,
+        ErrorCode::Other(ExtensionErrorCode::new("vendor_thing").unwrap())
+    );
     assert_eq!(ext.default_status(), 400);
     assert_eq!(ErrorCode::parse(""), Err(InvalidErrorCode::Empty));
-    assert_eq!(ErrorCode::parse("a b"), Err(InvalidErrorCode::InvalidCharacter));
-    assert_eq!(ErrorCode::parse("a\"b"), Err(InvalidErrorCode::InvalidCharacter));
-    assert_eq!(ErrorCode::parse("a\\b"), Err(InvalidErrorCode::InvalidCharacter));
-    assert_eq!(ErrorCode::parse("x\r\n"), Err(InvalidErrorCode::InvalidCharacter));
-    assert_eq!(ErrorCode::parse(&"x".repeat(65)), Err(InvalidErrorCode::TooLong));
-    assert_eq!(ExtensionErrorCode::new("invalid_grant"), Err(InvalidErrorCode::Registered));
+    assert_eq!(
+        ErrorCode::parse("a b"),
+        Err(InvalidErrorCode::InvalidCharacter)
+    );
+    assert_eq!(
+        ErrorCode::parse("a\"b"),
+        Err(InvalidErrorCode::InvalidCharacter)
+    );
+    assert_eq!(
+        ErrorCode::parse("a\\b"),
+        Err(InvalidErrorCode::InvalidCharacter)
+    );
+    assert_eq!(
+        ErrorCode::parse("x\r\n"),
+        Err(InvalidErrorCode::InvalidCharacter)
+    );
+    assert_eq!(
+        ErrorCode::parse(&"x".repeat(65)),
+        Err(InvalidErrorCode::TooLong)
+    );
+    assert_eq!(
+        ExtensionErrorCode::new("invalid_grant"),
+        Err(InvalidErrorCode::Registered)
+    );
     assert!(serde_json::from_value::<ErrorCode>(json!("bad code")).is_err());
 }
 
 #[test]
 fn display_shows_code_and_sanitized_description() {
-    assert_eq!(OAuthError::invalid_scope("nope").to_string(), "invalid_scope: nope");
-    assert_eq!(OAuthError::new(ErrorCode::InvalidScope).to_string(), "invalid_scope");
-    assert_eq!(OAuthError::invalid_scope("a\nb").to_string(), "invalid_scope: a b");
+    assert_eq!(
+        OAuthError::invalid_scope("nope").to_string(),
+        "invalid_scope: nope"
+    );
+    assert_eq!(
+        OAuthError::new(ErrorCode::InvalidScope).to_string(),
+        "invalid_scope"
+    );
+    assert_eq!(
+        OAuthError::invalid_scope("a\nb").to_string(),
+        "invalid_scope: a b"
+    );
 }
 
 #[test]

@@ -60,7 +60,11 @@ impl P<'_> {
                     return Ok(String::from_utf8(out).unwrap());
                 }
                 Some(b'\\') => {
-                    let c = self.b.get(self.i + 1).copied().ok_or("dangling backslash")?;
+                    let c = self
+                        .b
+                        .get(self.i + 1)
+                        .copied()
+                        .ok_or("dangling backslash")?;
                     if c < 0x20 || c == 0x7f {
                         return Err("escaped control character".into());
                     }
@@ -81,7 +85,10 @@ impl P<'_> {
 
 /// Parse a `WWW-Authenticate` value holding one or more challenges.
 pub fn parse_challenges(s: &str) -> Result<Vec<Parsed>, String> {
-    let mut p = P { b: s.as_bytes(), i: 0 };
+    let mut p = P {
+        b: s.as_bytes(),
+        i: 0,
+    };
     let mut out = Vec::new();
     loop {
         while matches!(p.peek(), Some(b' ' | b'\t' | b',')) {
@@ -94,7 +101,10 @@ pub fn parse_challenges(s: &str) -> Result<Vec<Parsed>, String> {
         if scheme.is_empty() {
             return Err(format!("expected a scheme at byte {}", p.i));
         }
-        let mut ch = Parsed { scheme, params: Vec::new() };
+        let mut ch = Parsed {
+            scheme,
+            params: Vec::new(),
+        };
         match p.peek() {
             None => {
                 out.push(ch);
@@ -121,7 +131,11 @@ pub fn parse_challenges(s: &str) -> Result<Vec<Parsed>, String> {
             }
             p.i += 1;
             p.ows();
-            let value = if p.peek() == Some(b'"') { p.quoted()? } else { p.token() };
+            let value = if p.peek() == Some(b'"') {
+                p.quoted()?
+            } else {
+                p.token()
+            };
             ch.params.push((name.to_ascii_lowercase(), value));
             p.ows();
             match p.peek() {
@@ -147,7 +161,11 @@ pub fn parse_one(s: &str) -> Parsed {
 
 /// The values of every header called `name`.
 pub fn header_values<'a>(headers: &'a [(&'static str, String)], name: &str) -> Vec<&'a str> {
-    headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.as_str()).collect()
+    headers
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// Whether every byte is printable ASCII or space (a valid, unsplittable header value).
