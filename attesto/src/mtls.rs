@@ -223,7 +223,10 @@ pub enum ForwardedCertEncoding {
     /// space.
     EscapedPem,
     /// The DER certificate in standard base64 (padding optional, no line
-    /// breaks), e.g. a PEM body without its `BEGIN`/`END` lines.
+    /// breaks), e.g. a PEM body without its `BEGIN`/`END` lines. The value
+    /// may also be percent-encoded (as Traefik's
+    /// `X-Forwarded-Tls-Client-Cert`); `%` is not a base64 character, so
+    /// this is unambiguous.
     Base64Der,
 }
 
@@ -299,10 +302,17 @@ impl ClientCertificate {
         match encoding {
             ForwardedCertEncoding::EscapedPem => Self::from_pem(&percent_decode(value)?),
             ForwardedCertEncoding::Base64Der => {
-                let der = if value.ends_with('=') {
-                    STANDARD.decode(value)
+                let decoded;
+                let b64: &[u8] = if value.contains('%') {
+                    decoded = percent_decode(value)?;
+                    &decoded
                 } else {
-                    STANDARD_NO_PAD.decode(value)
+                    value.as_bytes()
+                };
+                let der = if b64.ends_with(b"=") {
+                    STANDARD.decode(b64)
+                } else {
+                    STANDARD_NO_PAD.decode(b64)
                 }
                 .map_err(|_| MtlsError::InvalidEncoding)?;
                 Self::from_der(&der)

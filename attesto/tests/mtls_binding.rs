@@ -223,10 +223,12 @@ fn escaped_pem_keeps_a_literal_plus() {
 }
 
 #[test]
-fn base64_der_header_is_parsed_with_or_without_padding() {
+fn base64_der_header_is_parsed_with_or_without_padding_or_escaping() {
     let cert = make_cert("client-a");
     let der = cert.to_der().unwrap();
-    for header in [STANDARD.encode(&der), STANDARD_NO_PAD.encode(&der)] {
+    let escaped = url_escape(&STANDARD.encode(&der));
+    assert!(escaped.contains('%'));
+    for header in [STANDARD.encode(&der), STANDARD_NO_PAD.encode(&der), escaped] {
         let parsed =
             ClientCertificate::from_forwarded_header(&header, ForwardedCertEncoding::Base64Der)
                 .unwrap();

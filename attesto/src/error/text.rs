@@ -142,9 +142,14 @@ impl fmt::Display for ErrorUri {
 #[error("error_uri must be an absolute URI of RFC 6749 §5.2 characters")]
 pub struct InvalidErrorUri;
 
-/// The text a quoted-string carries after [`quote_into`]: control characters
+/// The text a challenge parameter carries once rendered: control characters
 /// (including CR, LF and tab) dropped, non-ASCII characters replaced by `?`.
-/// Escaping is lossless for everything else.
+/// Quoting is lossless for everything else, so parsing the rendered
+/// quoted-string back gives exactly `header_safe(value)`.
+///
+/// ```
+/// assert_eq!(attesto::error::header_safe("a\r\n\"é"), "a\"?");
+/// ```
 #[must_use]
 pub fn header_safe(value: &str) -> String {
     value
