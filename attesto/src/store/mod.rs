@@ -139,6 +139,8 @@ pub use refresh::{
     RotationOutcome, SealedSuccessor,
 };
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
@@ -265,4 +267,86 @@ pub(crate) fn require_lifetime(
 
 pub(crate) fn require_tokens(values: &[String], what: &'static str) -> Result<(), StoreError> {
     require(values.iter().all(|v| !v.is_empty()), what)
+}
+
+/// One store of each kind, as a deployment wires them: what the server
+/// runtime and the conformance suite take.
+pub trait Stores: Send + Sync + 'static {
+    /// The authorization-code store.
+    type Codes: AuthorizationCodeStore;
+    /// The refresh-token store.
+    type Refresh: RefreshTokenStore;
+    /// The PAR store.
+    type Par: ParStore;
+    /// The DPoP nonce store.
+    type Nonces: DpopNonceStore;
+    /// The replay store.
+    type Replay: ReplayStore;
+    /// The device-code store.
+    type Device: DeviceCodeStore;
+    /// The consent-grant store.
+    type Consent: ConsentGrantStore;
+    /// The logout-session store.
+    type Logout: LogoutSessionStore;
+    /// The client-metadata cache.
+    type Cimd: ClientMetadataCache;
+
+    /// The authorization-code store.
+    fn authorization_codes(&self) -> Arc<Self::Codes>;
+    /// The refresh-token store.
+    fn refresh_tokens(&self) -> Arc<Self::Refresh>;
+    /// The PAR store.
+    fn par(&self) -> Arc<Self::Par>;
+    /// The DPoP nonce store.
+    fn dpop_nonces(&self) -> Arc<Self::Nonces>;
+    /// The replay store.
+    fn replay(&self) -> Arc<Self::Replay>;
+    /// The device-code store.
+    fn device_codes(&self) -> Arc<Self::Device>;
+    /// The consent-grant store.
+    fn consent_grants(&self) -> Arc<Self::Consent>;
+    /// The logout-session store.
+    fn logout_sessions(&self) -> Arc<Self::Logout>;
+    /// The client-metadata cache.
+    fn client_metadata(&self) -> Arc<Self::Cimd>;
+}
+
+impl Stores for memory::MemoryStores {
+    type Codes = memory::MemoryAuthorizationCodeStore;
+    type Refresh = memory::MemoryRefreshTokenStore;
+    type Par = memory::MemoryParStore;
+    type Nonces = memory::MemoryDpopNonceStore;
+    type Replay = memory::MemoryReplayStore;
+    type Device = memory::MemoryDeviceCodeStore;
+    type Consent = memory::MemoryConsentGrantStore;
+    type Logout = memory::MemoryLogoutSessionStore;
+    type Cimd = memory::MemoryClientMetadataCache;
+
+    fn authorization_codes(&self) -> Arc<Self::Codes> {
+        Arc::clone(&self.authorization_codes)
+    }
+    fn refresh_tokens(&self) -> Arc<Self::Refresh> {
+        Arc::clone(&self.refresh_tokens)
+    }
+    fn par(&self) -> Arc<Self::Par> {
+        Arc::clone(&self.par)
+    }
+    fn dpop_nonces(&self) -> Arc<Self::Nonces> {
+        Arc::clone(&self.dpop_nonces)
+    }
+    fn replay(&self) -> Arc<Self::Replay> {
+        Arc::clone(&self.replay)
+    }
+    fn device_codes(&self) -> Arc<Self::Device> {
+        Arc::clone(&self.device_codes)
+    }
+    fn consent_grants(&self) -> Arc<Self::Consent> {
+        Arc::clone(&self.consent_grants)
+    }
+    fn logout_sessions(&self) -> Arc<Self::Logout> {
+        Arc::clone(&self.logout_sessions)
+    }
+    fn client_metadata(&self) -> Arc<Self::Cimd> {
+        Arc::clone(&self.client_metadata)
+    }
 }

@@ -59,15 +59,7 @@ pub use logout::{logout_sessions, logout_sessions_shared};
 pub use par::{par, par_shared};
 pub use refresh::{refresh_tokens, refresh_tokens_shared};
 
-use super::memory::{
-    MemoryAuthorizationCodeStore, MemoryClientMetadataCache, MemoryConsentGrantStore,
-    MemoryDeviceCodeStore, MemoryDpopNonceStore, MemoryLogoutSessionStore, MemoryParStore,
-    MemoryRefreshTokenStore, MemoryReplayStore, MemoryStores,
-};
-use super::{
-    AuthorizationCodeStore, ClientMetadataCache, ConsentGrantStore, DeviceCodeStore,
-    DpopNonceStore, LogoutSessionStore, ParStore, RefreshTokenStore, ReplayStore, TokenHash,
-};
+use super::TokenHash;
 use crate::clock::UnixTime;
 use crate::secret::{OsRandom, RandomSource};
 
@@ -84,86 +76,7 @@ pub(crate) const T0: UnixTime = 1_700_000_000;
 /// writes, so a sweep at `SWEEP_T` only ever sees the sweep check's own rows.
 pub(crate) const SWEEP_T: UnixTime = 1_000_000_000;
 
-/// One store of each kind, as a deployment would wire them.
-pub trait StoreBundle: Send + Sync + 'static {
-    /// The authorization-code store.
-    type Codes: AuthorizationCodeStore;
-    /// The refresh-token store.
-    type Refresh: RefreshTokenStore;
-    /// The PAR store.
-    type Par: ParStore;
-    /// The DPoP nonce store.
-    type Nonces: DpopNonceStore;
-    /// The replay store.
-    type Replay: ReplayStore;
-    /// The device-code store.
-    type Device: DeviceCodeStore;
-    /// The consent-grant store.
-    type Consent: ConsentGrantStore;
-    /// The logout-session store.
-    type Logout: LogoutSessionStore;
-    /// The client-metadata cache.
-    type Cimd: ClientMetadataCache;
-
-    /// The authorization-code store.
-    fn authorization_codes(&self) -> Arc<Self::Codes>;
-    /// The refresh-token store.
-    fn refresh_tokens(&self) -> Arc<Self::Refresh>;
-    /// The PAR store.
-    fn par(&self) -> Arc<Self::Par>;
-    /// The DPoP nonce store.
-    fn dpop_nonces(&self) -> Arc<Self::Nonces>;
-    /// The replay store.
-    fn replay(&self) -> Arc<Self::Replay>;
-    /// The device-code store.
-    fn device_codes(&self) -> Arc<Self::Device>;
-    /// The consent-grant store.
-    fn consent_grants(&self) -> Arc<Self::Consent>;
-    /// The logout-session store.
-    fn logout_sessions(&self) -> Arc<Self::Logout>;
-    /// The client-metadata cache.
-    fn client_metadata(&self) -> Arc<Self::Cimd>;
-}
-
-impl StoreBundle for MemoryStores {
-    type Codes = MemoryAuthorizationCodeStore;
-    type Refresh = MemoryRefreshTokenStore;
-    type Par = MemoryParStore;
-    type Nonces = MemoryDpopNonceStore;
-    type Replay = MemoryReplayStore;
-    type Device = MemoryDeviceCodeStore;
-    type Consent = MemoryConsentGrantStore;
-    type Logout = MemoryLogoutSessionStore;
-    type Cimd = MemoryClientMetadataCache;
-
-    fn authorization_codes(&self) -> Arc<Self::Codes> {
-        Arc::clone(&self.authorization_codes)
-    }
-    fn refresh_tokens(&self) -> Arc<Self::Refresh> {
-        Arc::clone(&self.refresh_tokens)
-    }
-    fn par(&self) -> Arc<Self::Par> {
-        Arc::clone(&self.par)
-    }
-    fn dpop_nonces(&self) -> Arc<Self::Nonces> {
-        Arc::clone(&self.dpop_nonces)
-    }
-    fn replay(&self) -> Arc<Self::Replay> {
-        Arc::clone(&self.replay)
-    }
-    fn device_codes(&self) -> Arc<Self::Device> {
-        Arc::clone(&self.device_codes)
-    }
-    fn consent_grants(&self) -> Arc<Self::Consent> {
-        Arc::clone(&self.consent_grants)
-    }
-    fn logout_sessions(&self) -> Arc<Self::Logout> {
-        Arc::clone(&self.logout_sessions)
-    }
-    fn client_metadata(&self) -> Arc<Self::Cimd> {
-        Arc::clone(&self.client_metadata)
-    }
-}
+pub use crate::store::Stores as StoreBundle;
 
 /// Run the whole suite: every per-store check on `node_a`, then every
 /// cross-node check with `node_a` and `node_b`.
