@@ -1,4 +1,10 @@
 //! private_key_jwt client assertions (RFC 7523 §3, RFC 7521 §5.2, OIDC Core §9).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod dpop_support;
 
@@ -36,7 +42,10 @@ fn sign(k: &SigningKey, claims: &Value) -> String {
     sign_json(k, &header(k), claims)
 }
 
-fn check(assertion: &str, set: &JwkSet) -> Result<attesto::client_auth::VerifiedAssertion, AssertionError> {
+fn check(
+    assertion: &str,
+    set: &JwkSet,
+) -> Result<attesto::client_auth::VerifiedAssertion, AssertionError> {
     verifier().verify(assertion, CLIENT, set, NOW)
 }
 
@@ -78,7 +87,10 @@ fn audience_must_be_the_issuer_not_the_endpoint_url() {
         assert!(matches!(e, AssertionError::WrongAudience), "{bad}: {e:?}");
     }
     c.as_object_mut().unwrap().remove("aud");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::MissingClaim("aud"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::MissingClaim("aud"))
+    ));
 }
 
 #[test]
@@ -87,15 +99,26 @@ fn wrong_iss_or_sub_is_rejected() {
     let set = jwks(&[&k]);
     let mut c = claims();
     c["iss"] = json!("other");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::IssuerMismatch)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::IssuerMismatch)
+    ));
     let mut c = claims();
     c["sub"] = json!("other");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::SubjectMismatch)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::SubjectMismatch)
+    ));
     let mut c = claims();
     c.as_object_mut().unwrap().remove("iss");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::MissingClaim("iss"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::MissingClaim("iss"))
+    ));
     // the assertion is valid, but for another client
-    let e = verifier().verify(&sign(&k, &claims()), "someone-else", &set, NOW).unwrap_err();
+    let e = verifier()
+        .verify(&sign(&k, &claims()), "someone-else", &set, NOW)
+        .unwrap_err();
     assert!(matches!(e, AssertionError::IssuerMismatch));
 }
 
@@ -109,11 +132,20 @@ fn expired_assertion_is_rejected() {
     c["exp"] = json!(NOW - leeway + 1);
     check(&sign(&k, &c), &set).unwrap(); // within leeway
     c["exp"] = json!(NOW - leeway);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::Expired)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::Expired)
+    ));
     c.as_object_mut().unwrap().remove("exp");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::MissingClaim("exp"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::MissingClaim("exp"))
+    ));
     c["exp"] = json!("tomorrow");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::InvalidClaim("exp"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::InvalidClaim("exp"))
+    ));
 }
 
 // seed-catalog-2 Must-test 12: lifetime beyond assertion_max_lifetime → refused.
@@ -126,21 +158,33 @@ fn lifetime_too_long_is_rejected() {
     c["exp"] = json!(NOW + max);
     check(&sign(&k, &c), &set).unwrap();
     c["exp"] = json!(NOW + max + 1);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::LifetimeTooLong)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::LifetimeTooLong)
+    ));
     // without iat the remaining lifetime is bounded
     c.as_object_mut().unwrap().remove("iat");
     c["exp"] = json!(NOW + max + 31);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::LifetimeTooLong)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::LifetimeTooLong)
+    ));
     // an old iat cannot stretch the window either
     let mut c = claims();
     c["iat"] = json!(NOW - 1000);
     c["exp"] = json!(NOW + 60);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::LifetimeTooLong)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::LifetimeTooLong)
+    ));
     // exp before iat is nonsense
     let mut c = claims();
     c["exp"] = json!(NOW);
     c["iat"] = json!(NOW + 5);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::InvalidClaim("exp"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::InvalidClaim("exp"))
+    ));
 }
 
 #[test]
@@ -149,13 +193,19 @@ fn nbf_or_iat_in_the_future_is_rejected() {
     let set = jwks(&[&k]);
     let mut c = claims();
     c["nbf"] = json!(NOW + 31);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::NotYetValid)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::NotYetValid)
+    ));
     c["nbf"] = json!(NOW + 30);
     check(&sign(&k, &c), &set).unwrap();
     let mut c = claims();
     c["iat"] = json!(NOW + 31);
     c["exp"] = json!(NOW + 90);
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::IssuedInFuture)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::IssuedInFuture)
+    ));
 }
 
 #[test]
@@ -164,10 +214,16 @@ fn jti_is_required() {
     let set = jwks(&[&k]);
     let mut c = claims();
     c.as_object_mut().unwrap().remove("jti");
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::MissingClaim("jti"))));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::MissingClaim("jti"))
+    ));
     for bad in [json!(""), json!(5), json!("j".repeat(257))] {
         c["jti"] = bad;
-        assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::InvalidClaim("jti"))));
+        assert!(matches!(
+            check(&sign(&k, &c), &set),
+            Err(AssertionError::InvalidClaim("jti"))
+        ));
     }
 }
 
@@ -192,7 +248,8 @@ fn replay_record_ttl_covers_the_max_lifetime_and_the_assertion_window() {
     let set = jwks(&[&k]);
     let guard = RecordingGuard::default();
     let v = verifier();
-    let verified = block_on(v.verify_and_record(&sign(&k, &claims()), CLIENT, &set, &guard, NOW)).unwrap();
+    let verified =
+        block_on(v.verify_and_record(&sign(&k, &claims()), CLIENT, &set, &guard, NOW)).unwrap();
     let calls = guard.calls.lock().unwrap();
     let (key, expires_at, now) = calls[0];
     assert_eq!(now, NOW);
@@ -206,8 +263,14 @@ fn replay_record_ttl_covers_the_max_lifetime_and_the_assertion_window() {
 fn replay_guard_failure_fails_closed() {
     let k = key(Algorithm::ES256);
     let set = jwks(&[&k]);
-    let e = block_on(verifier().verify_and_record(&sign(&k, &claims()), CLIENT, &set, &FailingGuard, NOW))
-        .unwrap_err();
+    let e = block_on(verifier().verify_and_record(
+        &sign(&k, &claims()),
+        CLIENT,
+        &set,
+        &FailingGuard,
+        NOW,
+    ))
+    .unwrap_err();
     assert!(matches!(e, AssertionError::ReplayGuard(_)));
 }
 
@@ -218,19 +281,36 @@ fn algorithm_outside_the_allow_list_is_rejected() {
     let default = AssertionVerifier::builder(ISSUER).build().unwrap();
     assert_eq!(default.algorithms(), AlgorithmSet::FAPI);
     let rs = key(Algorithm::RS256);
-    let e = default.verify(&sign(&rs, &claims()), CLIENT, &jwks(&[&rs]), NOW).unwrap_err();
-    assert!(matches!(e, AssertionError::AlgorithmNotAllowed(Algorithm::RS256)));
+    let e = default
+        .verify(&sign(&rs, &claims()), CLIENT, &jwks(&[&rs]), NOW)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        AssertionError::AlgorithmNotAllowed(Algorithm::RS256)
+    ));
     for ok_alg in [Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA] {
         let k = key(ok_alg);
-        default.verify(&sign(&k, &claims()), CLIENT, &jwks(&[&k]), NOW).unwrap();
+        default
+            .verify(&sign(&k, &claims()), CLIENT, &jwks(&[&k]), NOW)
+            .unwrap();
     }
     let k = key(Algorithm::ES256);
     let set = jwks(&[&k]);
     for alg in ["HS256", "none", "RS1", ""] {
         let h = json!({"alg": alg, "kid": k.kid()});
-        let token = format!("{}.{}.AAAA", b64(h.to_string().as_bytes()), b64(claims().to_string().as_bytes()));
+        let token = format!(
+            "{}.{}.AAAA",
+            b64(h.to_string().as_bytes()),
+            b64(claims().to_string().as_bytes())
+        );
         let e = default.verify(&token, CLIENT, &set, NOW).unwrap_err();
-        assert!(matches!(e, AssertionError::Malformed(JoseError::UnsupportedAlgorithm)), "{alg}: {e:?}");
+        assert!(
+            matches!(
+                e,
+                AssertionError::Malformed(JoseError::UnsupportedAlgorithm)
+            ),
+            "{alg}: {e:?}"
+        );
     }
 }
 
@@ -251,7 +331,11 @@ fn unknown_kid_is_rejected() {
 
 #[test]
 fn without_kid_keys_matching_the_alg_are_tried() {
-    let (a, b, k) = (key(Algorithm::ES256), key(Algorithm::ES256), key(Algorithm::ES256));
+    let (a, b, k) = (
+        key(Algorithm::ES256),
+        key(Algorithm::ES256),
+        key(Algorithm::ES256),
+    );
     let set = jwks(&[&a, &b, &k]);
     let h = json!({"alg": "ES256"});
     let v = check(&sign_json(&k, &h, &claims()), &set).unwrap();
@@ -267,7 +351,10 @@ fn signature_by_another_key_with_a_registered_kid_is_rejected() {
     let (k, attacker) = (key(Algorithm::ES256), key(Algorithm::ES256));
     let set = jwks(&[&k]);
     let forged = sign_json(&attacker, &header(&k), &claims());
-    assert!(matches!(check(&forged, &set), Err(AssertionError::InvalidSignature)));
+    assert!(matches!(
+        check(&forged, &set),
+        Err(AssertionError::InvalidSignature)
+    ));
 }
 
 // Token confusion: a DPoP proof or an access token is not a client assertion.
@@ -275,13 +362,24 @@ fn signature_by_another_key_with_a_registered_kid_is_rejected() {
 fn foreign_typ_is_rejected() {
     let k = key(Algorithm::ES256);
     let set = jwks(&[&k]);
-    for typ in ["dpop+jwt", "at+jwt", "application/at+jwt", "oauth-authz-req+jwt", "logout+jwt"] {
+    for typ in [
+        "dpop+jwt",
+        "at+jwt",
+        "application/at+jwt",
+        "oauth-authz-req+jwt",
+        "logout+jwt",
+    ] {
         let mut h = header(&k);
         h["typ"] = json!(typ);
         let e = check(&sign_json(&k, &h, &claims()), &set).unwrap_err();
         assert!(matches!(e, AssertionError::WrongType), "{typ}");
     }
-    for typ in [json!("JWT"), json!("jwt"), json!("client-authentication+jwt"), json!("application/client-authentication+jwt")] {
+    for typ in [
+        json!("JWT"),
+        json!("jwt"),
+        json!("client-authentication+jwt"),
+        json!("application/client-authentication+jwt"),
+    ] {
         let mut h = header(&k);
         h["typ"] = typ;
         check(&sign_json(&k, &h, &claims()), &set).unwrap();
@@ -300,18 +398,49 @@ fn duplicate_claims_and_oversized_assertions_are_rejected() {
         NOW + 60
     );
     let e = check(&sign_raw(&k, &header(&k), payload.as_bytes()), &set).unwrap_err();
-    assert!(matches!(e, AssertionError::Malformed(JoseError::DuplicateMember)));
+    assert!(matches!(
+        e,
+        AssertionError::Malformed(JoseError::DuplicateMember)
+    ));
     let mut c = claims();
     c["pad"] = json!("x".repeat(17_000));
-    assert!(matches!(check(&sign(&k, &c), &set), Err(AssertionError::TooLarge)));
+    assert!(matches!(
+        check(&sign(&k, &c), &set),
+        Err(AssertionError::TooLarge)
+    ));
 }
 
 #[test]
 fn verifier_configuration_is_bounded() {
     assert!(AssertionVerifier::builder("").build().is_err());
-    assert!(AssertionVerifier::builder(ISSUER).algorithms(AlgorithmSet::EMPTY).build().is_err());
-    assert!(AssertionVerifier::builder(ISSUER).max_lifetime(0).build().is_err());
-    assert!(AssertionVerifier::builder(ISSUER).max_lifetime(3601).build().is_err());
-    assert!(AssertionVerifier::builder(ISSUER).leeway(121).build().is_err());
-    assert!(AssertionVerifier::builder(ISSUER).max_len(10).build().is_err());
+    assert!(
+        AssertionVerifier::builder(ISSUER)
+            .algorithms(AlgorithmSet::EMPTY)
+            .build()
+            .is_err()
+    );
+    assert!(
+        AssertionVerifier::builder(ISSUER)
+            .max_lifetime(0)
+            .build()
+            .is_err()
+    );
+    assert!(
+        AssertionVerifier::builder(ISSUER)
+            .max_lifetime(3601)
+            .build()
+            .is_err()
+    );
+    assert!(
+        AssertionVerifier::builder(ISSUER)
+            .leeway(121)
+            .build()
+            .is_err()
+    );
+    assert!(
+        AssertionVerifier::builder(ISSUER)
+            .max_len(10)
+            .build()
+            .is_err()
+    );
 }

@@ -1,11 +1,18 @@
 //! Authenticating presented credentials against registered clients.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod dpop_support;
 
 use attesto::client_auth::{
     AssertionVerifier, AuthenticatedClient, CLIENT_ASSERTION_TYPE_JWT_BEARER, ClientAuthError,
-    ClientAuthMethod, ClientAuthPolicy, ClientAuthReason, ClientAuthenticator, PresentedCredentials,
-    RegisteredClient, SecretHasher, StoredSecret, generate_client_secret, parse_credentials,
+    ClientAuthMethod, ClientAuthPolicy, ClientAuthReason, ClientAuthenticator,
+    PresentedCredentials, RegisteredClient, SecretHasher, StoredSecret, generate_client_secret,
+    parse_credentials,
 };
 use attesto::dpop::SingleNodeReplayGuard;
 use attesto::jose::{Algorithm, JwkSet, SigningKey};
@@ -16,8 +23,10 @@ use dpop_support::*;
 use serde_json::json;
 
 const ISSUER: &str = "https://as.example.com";
-const SECRET_METHODS: &[ClientAuthMethod] =
-    &[ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost];
+const SECRET_METHODS: &[ClientAuthMethod] = &[
+    ClientAuthMethod::ClientSecretBasic,
+    ClientAuthMethod::ClientSecretPost,
+];
 const JWT_METHODS: &[ClientAuthMethod] = &[ClientAuthMethod::PrivateKeyJwt];
 const PUBLIC_METHODS: &[ClientAuthMethod] = &[ClientAuthMethod::None];
 
@@ -42,12 +51,22 @@ fn run(
 
 /// The client-visible part of an error: what would go on the wire.
 fn wire(e: &ClientAuthError) -> (&'static str, &'static str, u16, bool) {
-    (e.error_code(), e.error_description(), e.status_code(), e.basic_challenge_due())
+    (
+        e.error_code(),
+        e.error_description(),
+        e.status_code(),
+        e.basic_challenge_due(),
+    )
 }
 
 fn assertion(k: &SigningKey, sub: &str, aud: &str) -> String {
-    let claims = json!({"iss": sub, "sub": sub, "aud": aud, "iat": NOW, "exp": NOW + 60, "jti": jti()});
-    sign_json(k, &json!({"alg": k.algorithm().as_str(), "kid": k.kid()}), &claims)
+    let claims =
+        json!({"iss": sub, "sub": sub, "aud": aud, "iat": NOW, "exp": NOW + 60, "jti": jti()});
+    sign_json(
+        k,
+        &json!({"alg": k.algorithm().as_str(), "kid": k.kid()}),
+        &claims,
+    )
 }
 
 fn jwks(k: &SigningKey) -> JwkSet {
@@ -63,10 +82,31 @@ fn correct_basic_and_post_secrets_authenticate() {
     let guard = SingleNodeReplayGuard::new();
     let h = basic("app", secret.expose());
     let via_basic = parse_credentials(&[&h], &[]).unwrap();
-    let ok = run(&auth, &via_basic, Some(&client), &ClientAuthPolicy::token_endpoint(), &guard).unwrap();
-    assert_eq!((ok.client_id.as_str(), ok.method), ("app", ClientAuthMethod::ClientSecretBasic));
-    let via_post = parse_credentials(&[], &[("client_id", "app"), ("client_secret", secret.expose())]).unwrap();
-    let ok = run(&auth, &via_post, Some(&client), &ClientAuthPolicy::token_endpoint(), &guard).unwrap();
+    let ok = run(
+        &auth,
+        &via_basic,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &guard,
+    )
+    .unwrap();
+    assert_eq!(
+        (ok.client_id.as_str(), ok.method),
+        ("app", ClientAuthMethod::ClientSecretBasic)
+    );
+    let via_post = parse_credentials(
+        &[],
+        &[("client_id", "app"), ("client_secret", secret.expose())],
+    )
+    .unwrap();
+    let ok = run(
+        &auth,
+        &via_post,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &guard,
+    )
+    .unwrap();
     assert_eq!(ok.method, ClientAuthMethod::ClientSecretPost);
 }
 
@@ -77,9 +117,23 @@ fn plain_stored_secret_authenticates() {
     let client = RegisteredClient::new("app", SECRET_METHODS).with_secret(&stored);
     let guard = SingleNodeReplayGuard::new();
     let p = parse_credentials(&[], &[("client_id", "app"), ("client_secret", "plain-pw")]).unwrap();
-    run(&auth, &p, Some(&client), &ClientAuthPolicy::token_endpoint(), &guard).unwrap();
+    run(
+        &auth,
+        &p,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &guard,
+    )
+    .unwrap();
     let p = parse_credentials(&[], &[("client_id", "app"), ("client_secret", "plain-pW")]).unwrap();
-    let e = run(&auth, &p, Some(&client), &ClientAuthPolicy::token_endpoint(), &guard).unwrap_err();
+    let e = run(
+        &auth,
+        &p,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &guard,
+    )
+    .unwrap_err();
     assert!(matches!(e.reason(), ClientAuthReason::WrongSecret));
 }
 
@@ -95,15 +149,39 @@ fn unknown_client_wrong_secret_and_revoked_client_look_identical() {
 
     let h_unknown = basic("nobody", "right");
     let h_wrong = basic("app", "wrong");
-    let unknown = run(&auth, &parse_credentials(&[&h_unknown], &[]).unwrap(), None, &policy, &guard).unwrap_err();
-    let wrong = run(&auth, &parse_credentials(&[&h_wrong], &[]).unwrap(), Some(&client), &policy, &guard).unwrap_err();
+    let unknown = run(
+        &auth,
+        &parse_credentials(&[&h_unknown], &[]).unwrap(),
+        None,
+        &policy,
+        &guard,
+    )
+    .unwrap_err();
+    let wrong = run(
+        &auth,
+        &parse_credentials(&[&h_wrong], &[]).unwrap(),
+        Some(&client),
+        &policy,
+        &guard,
+    )
+    .unwrap_err();
     // revoked: the host's lookup reports "not usable", which is `None` here
     let h_revoked = basic("app", "right");
-    let revoked = run(&auth, &parse_credentials(&[&h_revoked], &[]).unwrap(), None, &policy, &guard).unwrap_err();
+    let revoked = run(
+        &auth,
+        &parse_credentials(&[&h_revoked], &[]).unwrap(),
+        None,
+        &policy,
+        &guard,
+    )
+    .unwrap_err();
 
     assert!(matches!(unknown.reason(), ClientAuthReason::UnknownClient));
     assert!(matches!(wrong.reason(), ClientAuthReason::WrongSecret));
-    assert_eq!(wire(&unknown), ("invalid_client", "client authentication failed", 401, true));
+    assert_eq!(
+        wire(&unknown),
+        ("invalid_client", "client authentication failed", 401, true)
+    );
     assert_eq!(wire(&unknown), wire(&wrong));
     assert_eq!(wire(&unknown), wire(&revoked));
     assert_eq!(unknown.authorization_scheme(), wrong.authorization_scheme());
@@ -119,8 +197,14 @@ fn client_registered_without_the_method_or_secret_fails_generically() {
     let client = RegisteredClient::new("app", &basic_only).with_secret(&stored);
     let post = parse_credentials(&[], &[("client_id", "app"), ("client_secret", "pw")]).unwrap();
     let e = run(&auth, &post, Some(&client), &policy, &guard).unwrap_err();
-    assert!(matches!(e.reason(), ClientAuthReason::MethodNotRegistered(ClientAuthMethod::ClientSecretPost)));
-    assert_eq!(wire(&e), ("invalid_client", "client authentication failed", 400, false));
+    assert!(matches!(
+        e.reason(),
+        ClientAuthReason::MethodNotRegistered(ClientAuthMethod::ClientSecretPost)
+    ));
+    assert_eq!(
+        wire(&e),
+        ("invalid_client", "client authentication failed", 400, false)
+    );
     let no_secret = RegisteredClient::new("app", SECRET_METHODS);
     let e = run(&auth, &post, Some(&no_secret), &policy, &guard).unwrap_err();
     assert!(matches!(e.reason(), ClientAuthReason::NoSecretRegistered));
@@ -133,8 +217,14 @@ fn lookup_result_for_another_client_id_is_not_trusted() {
     let stored = StoredSecret::Hashed(auth.hasher().hash("pw").unwrap());
     let other = RegisteredClient::new("other", SECRET_METHODS).with_secret(&stored);
     let p = parse_credentials(&[], &[("client_id", "app"), ("client_secret", "pw")]).unwrap();
-    let e = run(&auth, &p, Some(&other), &ClientAuthPolicy::token_endpoint(), &SingleNodeReplayGuard::new())
-        .unwrap_err();
+    let e = run(
+        &auth,
+        &p,
+        Some(&other),
+        &ClientAuthPolicy::token_endpoint(),
+        &SingleNodeReplayGuard::new(),
+    )
+    .unwrap_err();
     assert!(matches!(e.reason(), ClientAuthReason::UnknownClient));
 }
 
@@ -144,9 +234,18 @@ fn public_client_at_the_token_endpoint_authenticates_with_method_none() {
     let auth = authenticator();
     let client = RegisteredClient::new("spa", PUBLIC_METHODS);
     let p = parse_credentials(&[], &[("client_id", "spa")]).unwrap();
-    let ok = run(&auth, &p, Some(&client), &ClientAuthPolicy::token_endpoint(), &SingleNodeReplayGuard::new())
-        .unwrap();
-    assert_eq!((ok.client_id.as_str(), ok.method), ("spa", ClientAuthMethod::None));
+    let ok = run(
+        &auth,
+        &p,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &SingleNodeReplayGuard::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (ok.client_id.as_str(), ok.method),
+        ("spa", ClientAuthMethod::None)
+    );
 }
 
 // seed-catalog-2 Must-test 8: PAR (public not allowed), client_id only →
@@ -156,9 +255,23 @@ fn public_client_at_par_is_told_authentication_is_required() {
     let auth = authenticator();
     let client = RegisteredClient::new("spa", PUBLIC_METHODS);
     let p = parse_credentials(&[], &[("client_id", "spa")]).unwrap();
-    let e = run(&auth, &p, Some(&client), &ClientAuthPolicy::confidential_only(), &SingleNodeReplayGuard::new())
-        .unwrap_err();
-    assert_eq!(wire(&e), ("invalid_client", "client authentication required", 400, false));
+    let e = run(
+        &auth,
+        &p,
+        Some(&client),
+        &ClientAuthPolicy::confidential_only(),
+        &SingleNodeReplayGuard::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        wire(&e),
+        (
+            "invalid_client",
+            "client authentication required",
+            400,
+            false
+        )
+    );
 }
 
 #[test]
@@ -166,13 +279,31 @@ fn confidential_client_presenting_only_its_id_is_rejected() {
     let auth = authenticator();
     let client = RegisteredClient::new("app", SECRET_METHODS);
     let p = parse_credentials(&[], &[("client_id", "app")]).unwrap();
-    let e = run(&auth, &p, Some(&client), &ClientAuthPolicy::token_endpoint(), &SingleNodeReplayGuard::new())
-        .unwrap_err();
-    assert_eq!(wire(&e), ("invalid_client", "client authentication failed", 400, false));
+    let e = run(
+        &auth,
+        &p,
+        Some(&client),
+        &ClientAuthPolicy::token_endpoint(),
+        &SingleNodeReplayGuard::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        wire(&e),
+        ("invalid_client", "client authentication failed", 400, false)
+    );
     // an mTLS-only client is not authenticated by this module (fail closed)
     let tls = [ClientAuthMethod::TlsClientAuth];
     let client = RegisteredClient::new("app", &tls);
-    assert!(run(&auth, &p, Some(&client), &ClientAuthPolicy::token_endpoint(), &SingleNodeReplayGuard::new()).is_err());
+    assert!(
+        run(
+            &auth,
+            &p,
+            Some(&client),
+            &ClientAuthPolicy::token_endpoint(),
+            &SingleNodeReplayGuard::new()
+        )
+        .is_err()
+    );
 }
 
 // seed-catalog-2 Must-test 9: Result.client_id = the Basic user id, the body
@@ -189,16 +320,32 @@ fn authenticated_client_id_comes_from_the_credentials() {
     let secret_client = RegisteredClient::new("basic-id", SECRET_METHODS).with_secret(&stored);
     let h = basic("basic-id", "pw");
     let p = parse_credentials(&[&h], &[]).unwrap();
-    assert_eq!(run(&auth, &p, Some(&secret_client), &policy, &guard).unwrap().client_id, "basic-id");
+    assert_eq!(
+        run(&auth, &p, Some(&secret_client), &policy, &guard)
+            .unwrap()
+            .client_id,
+        "basic-id"
+    );
 
     let post_client = RegisteredClient::new("post-id", SECRET_METHODS).with_secret(&stored);
     let p = parse_credentials(&[], &[("client_id", "post-id"), ("client_secret", "pw")]).unwrap();
-    assert_eq!(run(&auth, &p, Some(&post_client), &policy, &guard).unwrap().client_id, "post-id");
+    assert_eq!(
+        run(&auth, &p, Some(&post_client), &policy, &guard)
+            .unwrap()
+            .client_id,
+        "post-id"
+    );
 
     let jwt_client = RegisteredClient::new("jwt-sub", JWT_METHODS).with_jwks(&set);
     let a = assertion(&k, "jwt-sub", ISSUER);
-    let p = parse_credentials(&[], &[("client_assertion", &a), ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER)])
-        .unwrap();
+    let p = parse_credentials(
+        &[],
+        &[
+            ("client_assertion", &a),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER),
+        ],
+    )
+    .unwrap();
     let ok = run(&auth, &p, Some(&jwt_client), &policy, &guard).unwrap();
     assert_eq!(ok.client_id, "jwt-sub");
     assert_eq!(ok.method, ClientAuthMethod::PrivateKeyJwt);
@@ -216,27 +363,48 @@ fn private_key_jwt_with_endpoint_audience_or_replayed_jti_is_invalid_client() {
     let guard = SingleNodeReplayGuard::new();
     let policy = ClientAuthPolicy::token_endpoint();
     let present = |a: &str| {
-        parse_credentials(&[], &[("client_assertion", a), ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER)])
-            .unwrap()
+        parse_credentials(
+            &[],
+            &[
+                ("client_assertion", a),
+                ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER),
+            ],
+        )
+        .unwrap()
     };
 
     let wrong_aud = assertion(&k, "svc", "https://as.example.com/oauth/token");
     let e = run(&auth, &present(&wrong_aud), Some(&client), &policy, &guard).unwrap_err();
-    assert_eq!(wire(&e), ("invalid_client", "client authentication failed", 400, false));
+    assert_eq!(
+        wire(&e),
+        ("invalid_client", "client authentication failed", 400, false)
+    );
 
     let good = assertion(&k, "svc", ISSUER);
     run(&auth, &present(&good), Some(&client), &policy, &guard).unwrap();
     let e = run(&auth, &present(&good), Some(&client), &policy, &guard).unwrap_err();
-    assert!(matches!(e.reason(), ClientAuthReason::Assertion(attesto::client_auth::AssertionError::Replayed)));
-    assert_eq!(wire(&e), ("invalid_client", "client authentication failed", 400, false));
+    assert!(matches!(
+        e.reason(),
+        ClientAuthReason::Assertion(attesto::client_auth::AssertionError::Replayed)
+    ));
+    assert_eq!(
+        wire(&e),
+        ("invalid_client", "client authentication failed", 400, false)
+    );
 }
 
 #[test]
 fn private_key_jwt_without_jwks_or_verifier_is_refused() {
     let k = key(Algorithm::ES256);
     let a = assertion(&k, "svc", ISSUER);
-    let p = parse_credentials(&[], &[("client_assertion", &a), ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER)])
-        .unwrap();
+    let p = parse_credentials(
+        &[],
+        &[
+            ("client_assertion", &a),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE_JWT_BEARER),
+        ],
+    )
+    .unwrap();
     let guard = SingleNodeReplayGuard::new();
     let policy = ClientAuthPolicy::token_endpoint();
     let client = RegisteredClient::new("svc", JWT_METHODS);
@@ -246,8 +414,15 @@ fn private_key_jwt_without_jwks_or_verifier_is_refused() {
     let set = jwks(&k);
     let client = RegisteredClient::new("svc", JWT_METHODS).with_jwks(&set);
     let e = run(&secrets_only, &p, Some(&client), &policy, &guard).unwrap_err();
-    assert!(matches!(e.reason(), ClientAuthReason::MethodNotAllowed(ClientAuthMethod::PrivateKeyJwt)));
-    assert!(!secrets_only.supported_methods(&policy).contains(&ClientAuthMethod::PrivateKeyJwt));
+    assert!(matches!(
+        e.reason(),
+        ClientAuthReason::MethodNotAllowed(ClientAuthMethod::PrivateKeyJwt)
+    ));
+    assert!(
+        !secrets_only
+            .supported_methods(&policy)
+            .contains(&ClientAuthMethod::PrivateKeyJwt)
+    );
     // unknown client on the assertion path
     let e = run(&authenticator(), &p, None, &policy, &guard).unwrap_err();
     assert!(matches!(e.reason(), ClientAuthReason::UnknownClient));
@@ -260,7 +435,8 @@ fn methods_outside_the_endpoint_policy_are_rejected() {
     let auth = authenticator();
     let stored = StoredSecret::Hashed(auth.hasher().hash("pw").unwrap());
     let client = RegisteredClient::new("app", SECRET_METHODS).with_secret(&stored);
-    let policy = ClientAuthPolicy::token_endpoint().with_allowed_methods(&[ClientAuthMethod::PrivateKeyJwt]);
+    let policy =
+        ClientAuthPolicy::token_endpoint().with_allowed_methods(&[ClientAuthMethod::PrivateKeyJwt]);
     let guard = SingleNodeReplayGuard::new();
     let h = basic("app", "pw");
     for p in [
@@ -271,12 +447,19 @@ fn methods_outside_the_endpoint_policy_are_rejected() {
         let e = run(&auth, &p, Some(&client), &policy, &guard).unwrap_err();
         assert_eq!(e.error_code(), "invalid_client", "{p:?}");
     }
-    assert_eq!(auth.supported_methods(&policy), vec![ClientAuthMethod::PrivateKeyJwt]);
+    assert_eq!(
+        auth.supported_methods(&policy),
+        vec![ClientAuthMethod::PrivateKeyJwt]
+    );
     assert_eq!(
         auth.supported_methods(&ClientAuthPolicy::token_endpoint()),
         ClientAuthMethod::VERIFIED.to_vec()
     );
-    assert!(!auth.supported_methods(&ClientAuthPolicy::confidential_only()).contains(&ClientAuthMethod::None));
+    assert!(
+        !auth
+            .supported_methods(&ClientAuthPolicy::confidential_only())
+            .contains(&ClientAuthMethod::None)
+    );
 }
 
 // seed-catalog-2 Must-test 17: a failed Basic-header attempt → 401 + Basic
@@ -289,11 +472,32 @@ fn challenge_is_due_only_for_authorization_header_attempts() {
     let guard = SingleNodeReplayGuard::new();
     let policy = ClientAuthPolicy::token_endpoint();
     let h = basic("app", "bad");
-    let e = run(&auth, &parse_credentials(&[&h], &[]).unwrap(), Some(&client), &policy, &guard).unwrap_err();
-    assert_eq!((e.status_code(), e.basic_challenge_due(), e.authorization_scheme()), (401, true, Some("Basic")));
+    let e = run(
+        &auth,
+        &parse_credentials(&[&h], &[]).unwrap(),
+        Some(&client),
+        &policy,
+        &guard,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (
+            e.status_code(),
+            e.basic_challenge_due(),
+            e.authorization_scheme()
+        ),
+        (401, true, Some("Basic"))
+    );
     let body = parse_credentials(&[], &[("client_id", "app"), ("client_secret", "bad")]).unwrap();
     let e = run(&auth, &body, Some(&client), &policy, &guard).unwrap_err();
-    assert_eq!((e.status_code(), e.basic_challenge_due(), e.authorization_scheme()), (400, false, None));
+    assert_eq!(
+        (
+            e.status_code(),
+            e.basic_challenge_due(),
+            e.authorization_scheme()
+        ),
+        (400, false, None)
+    );
     let e = parse_credentials(&[], &[]).unwrap_err();
     assert_eq!((e.status_code(), e.basic_challenge_due()), (400, false));
 }
@@ -304,5 +508,9 @@ fn generated_client_secrets_are_distinct_high_entropy_vschars() {
     let b = generate_client_secret(&OsRandom).unwrap();
     assert_ne!(a, b);
     assert_eq!(a.expose().len(), 43);
-    assert!(a.expose().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    assert!(
+        a.expose()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    );
 }

@@ -1,4 +1,10 @@
 //! Parsing client credentials from request facts (RFC 6749 §2.3, RFC 7617, RFC 7521 §4.2).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod dpop_support;
 
@@ -18,7 +24,8 @@ fn basic(id: &str, secret: &str) -> String {
 
 fn assertion_for(sub: &str) -> String {
     let k = key(Algorithm::ES256);
-    let claims = json!({"iss": sub, "sub": sub, "aud": "https://as.example", "exp": NOW + 60, "jti": jti()});
+    let claims =
+        json!({"iss": sub, "sub": sub, "aud": "https://as.example", "exp": NOW + 60, "jti": jti()});
     sign_json(&k, &json!({"alg": "ES256", "kid": k.kid()}), &claims)
 }
 
@@ -42,7 +49,10 @@ fn basic_and_client_assertion_is_rejected_as_multiple_methods() {
     let a = assertion_for("app");
     let e = parse_credentials(
         &[&h],
-        &[("client_assertion", &a), ("client_assertion_type", JWT_BEARER)],
+        &[
+            ("client_assertion", &a),
+            ("client_assertion_type", JWT_BEARER),
+        ],
     )
     .unwrap_err();
     assert_eq!(e.error_code(), "invalid_request");
@@ -113,7 +123,7 @@ fn malformed_basic_header_is_invalid_client_with_a_challenge() {
         "Basic",
         "Basic ",
         "Basic !!!",
-        "Basic YXBw", // "app" without colon
+        "Basic YXBw",      // "app" without colon
         "Basic YXBwOnB3=", // bad padding
         &basic("app", "%zz"),
         &basic("", "pw"),
@@ -158,12 +168,20 @@ fn multiple_authorization_headers_are_rejected() {
     let h = basic("app", "pw");
     let e = parse_credentials(&[&h, &h], &[]).unwrap_err();
     assert_eq!(e.error_code(), "invalid_request");
-    assert!(matches!(e.reason(), ClientAuthReason::MultipleAuthorizationHeaders));
+    assert!(matches!(
+        e.reason(),
+        ClientAuthReason::MultipleAuthorizationHeaders
+    ));
 }
 
 #[test]
 fn repeated_credential_parameters_are_rejected() {
-    for name in ["client_id", "client_secret", "client_assertion", "client_assertion_type"] {
+    for name in [
+        "client_id",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+    ] {
         let e = parse_credentials(&[], &[(name, "a"), ("scope", "x"), (name, "b")]).unwrap_err();
         assert_eq!(e.error_code(), "invalid_request", "{name}");
         assert!(matches!(e.reason(), ClientAuthReason::DuplicateParameter(n) if *n == name));
@@ -174,7 +192,15 @@ fn repeated_credential_parameters_are_rejected() {
 
 #[test]
 fn client_secret_post_is_parsed() {
-    let c = parse_credentials(&[], &[("grant_type", "x"), ("client_id", "app"), ("client_secret", "pw")]).unwrap();
+    let c = parse_credentials(
+        &[],
+        &[
+            ("grant_type", "x"),
+            ("client_id", "app"),
+            ("client_secret", "pw"),
+        ],
+    )
+    .unwrap();
     assert_eq!(c.method(), ClientAuthMethod::ClientSecretPost);
     assert_eq!(c.client_id(), "app");
     assert_eq!(c.authorization_scheme(), None);
@@ -211,20 +237,35 @@ fn no_credentials_is_invalid_client_without_challenge() {
 #[test]
 fn client_assertion_is_parsed_with_its_subject_as_client_id() {
     let a = assertion_for("svc-1");
-    let c = parse_credentials(&[], &[("client_assertion", &a), ("client_assertion_type", JWT_BEARER)]).unwrap();
+    let c = parse_credentials(
+        &[],
+        &[
+            ("client_assertion", &a),
+            ("client_assertion_type", JWT_BEARER),
+        ],
+    )
+    .unwrap();
     assert_eq!(c.method(), ClientAuthMethod::PrivateKeyJwt);
     assert_eq!(c.client_id(), "svc-1");
     assert!(!format!("{c:?}").contains(&a));
     // with a matching body client_id
     parse_credentials(
         &[],
-        &[("client_id", "svc-1"), ("client_assertion", &a), ("client_assertion_type", JWT_BEARER)],
+        &[
+            ("client_id", "svc-1"),
+            ("client_assertion", &a),
+            ("client_assertion_type", JWT_BEARER),
+        ],
     )
     .unwrap();
     // RFC 7521 §4.2: a client_id that identifies another client is refused
     let e = parse_credentials(
         &[],
-        &[("client_id", "svc-2"), ("client_assertion", &a), ("client_assertion_type", JWT_BEARER)],
+        &[
+            ("client_id", "svc-2"),
+            ("client_assertion", &a),
+            ("client_assertion_type", JWT_BEARER),
+        ],
     )
     .unwrap_err();
     assert_eq!(e.error_code(), "invalid_request");
@@ -239,11 +280,20 @@ fn client_assertion_needs_the_jwt_bearer_type() {
     assert_eq!(e.error_code(), "invalid_request");
     let e = parse_credentials(
         &[],
-        &[("client_assertion", &a), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer")],
+        &[
+            ("client_assertion", &a),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            ),
+        ],
     )
     .unwrap_err();
     assert_eq!(e.error_code(), "invalid_client");
-    assert!(matches!(e.reason(), ClientAuthReason::UnsupportedAssertionType));
+    assert!(matches!(
+        e.reason(),
+        ClientAuthReason::UnsupportedAssertionType
+    ));
 }
 
 #[test]
@@ -254,10 +304,28 @@ fn unparseable_or_inconsistent_assertion_is_invalid_client() {
         &json!({"alg": "ES256"}),
         &json!({"iss": "a", "sub": "b", "aud": "x", "exp": NOW + 60, "jti": "j"}),
     );
-    let no_sub = sign_json(&k, &json!({"alg": "ES256"}), &json!({"iss": "a", "exp": NOW + 60}));
-    for a in ["", "abc", "a.b.c", "a.b", &iss_ne_sub, &no_sub, &"x".repeat(20_000)] {
-        let e = parse_credentials(&[], &[("client_assertion", a), ("client_assertion_type", JWT_BEARER)])
-            .unwrap_err();
+    let no_sub = sign_json(
+        &k,
+        &json!({"alg": "ES256"}),
+        &json!({"iss": "a", "exp": NOW + 60}),
+    );
+    for a in [
+        "",
+        "abc",
+        "a.b.c",
+        "a.b",
+        &iss_ne_sub,
+        &no_sub,
+        &"x".repeat(20_000),
+    ] {
+        let e = parse_credentials(
+            &[],
+            &[
+                ("client_assertion", a),
+                ("client_assertion_type", JWT_BEARER),
+            ],
+        )
+        .unwrap_err();
         assert_eq!(e.error_code(), "invalid_client", "{a:.30}");
         assert!(!e.basic_challenge_due());
     }

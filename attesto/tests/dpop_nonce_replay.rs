@@ -1,4 +1,10 @@
 //! Server nonces (RFC 9449 §8, §9) and jti replay (RFC 9449 §11.1).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod dpop_support;
 
@@ -15,7 +21,10 @@ use dpop_support::*;
 use serde_json::json;
 
 fn verifier(policy: NoncePolicy) -> DpopVerifier {
-    DpopVerifier::builder().nonce_policy(policy).build().unwrap()
+    DpopVerifier::builder()
+        .nonce_policy(policy)
+        .build()
+        .unwrap()
 }
 
 fn issuer() -> NonceIssuer {
@@ -41,7 +50,8 @@ fn nonce_required_without_nonce_answers_use_dpop_nonce_and_the_retry_succeeds() 
     let v = verifier(NoncePolicy::Required);
     let nonces = issuer();
     let guard = SingleNodeReplayGuard::new();
-    let e = block_on(v.verify(&proof(&k, &dpop_claims(NOW)), &ctx(NOW), &nonces, &guard)).unwrap_err();
+    let e =
+        block_on(v.verify(&proof(&k, &dpop_claims(NOW)), &ctx(NOW), &nonces, &guard)).unwrap_err();
     assert_eq!(e.error_code(), "use_dpop_nonce");
     let fresh = e.fresh_nonce().expect("a fresh nonce").to_owned();
     assert!(nonces.check(&fresh, NOW));
@@ -58,7 +68,13 @@ fn stale_nonce_is_rejected_with_a_fresh_one() {
     let nonces = issuer();
     let guard = SingleNodeReplayGuard::new();
     let old = nonces.issue(NOW - 200).unwrap();
-    let e = block_on(v.verify(&proof(&k, &with_nonce(&old, NOW)), &ctx(NOW), &nonces, &guard)).unwrap_err();
+    let e = block_on(v.verify(
+        &proof(&k, &with_nonce(&old, NOW)),
+        &ctx(NOW),
+        &nonces,
+        &guard,
+    ))
+    .unwrap_err();
     assert!(matches!(e, DpopError::UseDpopNonce { .. }));
     let fresh = e.fresh_nonce().unwrap();
     assert_ne!(fresh, old);
@@ -69,11 +85,23 @@ fn stale_nonce_is_rejected_with_a_fresh_one() {
 fn nonce_from_another_server_is_rejected() {
     let k = key(Algorithm::ES256);
     let v = verifier(NoncePolicy::Required);
-    let foreign = NonceIssuer::new(&[4u8; 32], 60, 120).unwrap().issue(NOW).unwrap();
+    let foreign = NonceIssuer::new(&[4u8; 32], 60, 120)
+        .unwrap()
+        .issue(NOW)
+        .unwrap();
     let guard = SingleNodeReplayGuard::new();
-    for bad in [foreign.as_str(), "made-up", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
-        let e = block_on(v.verify(&proof(&k, &with_nonce(bad, NOW)), &ctx(NOW), &issuer(), &guard))
-            .unwrap_err();
+    for bad in [
+        foreign.as_str(),
+        "made-up",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let e = block_on(v.verify(
+            &proof(&k, &with_nonce(bad, NOW)),
+            &ctx(NOW),
+            &issuer(),
+            &guard,
+        ))
+        .unwrap_err();
         assert_eq!(e.error_code(), "use_dpop_nonce", "{bad}");
     }
 }
@@ -85,11 +113,22 @@ fn optional_nonce_policy_accepts_absent_but_checks_present_nonces() {
     let nonces = issuer();
     let guard = SingleNodeReplayGuard::new();
     block_on(v.verify(&proof(&k, &dpop_claims(NOW)), &ctx(NOW), &nonces, &guard)).unwrap();
-    let e = block_on(v.verify(&proof(&k, &with_nonce("bogus", NOW)), &ctx(NOW), &nonces, &guard))
-        .unwrap_err();
+    let e = block_on(v.verify(
+        &proof(&k, &with_nonce("bogus", NOW)),
+        &ctx(NOW),
+        &nonces,
+        &guard,
+    ))
+    .unwrap_err();
     assert_eq!(e.error_code(), "use_dpop_nonce");
     let good = nonces.issue(NOW).unwrap();
-    block_on(v.verify(&proof(&k, &with_nonce(&good, NOW)), &ctx(NOW), &nonces, &guard)).unwrap();
+    block_on(v.verify(
+        &proof(&k, &with_nonce(&good, NOW)),
+        &ctx(NOW),
+        &nonces,
+        &guard,
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -97,8 +136,13 @@ fn disabled_nonce_policy_ignores_the_nonce_claim() {
     let k = key(Algorithm::ES256);
     let v = verifier(NoncePolicy::Disabled);
     let guard = SingleNodeReplayGuard::new();
-    let r = block_on(v.verify(&proof(&k, &with_nonce("anything", NOW)), &ctx(NOW), &NoNonces, &guard))
-        .unwrap();
+    let r = block_on(v.verify(
+        &proof(&k, &with_nonce("anything", NOW)),
+        &ctx(NOW),
+        &NoNonces,
+        &guard,
+    ))
+    .unwrap();
     assert_eq!(r.nonce.as_deref(), Some("anything"));
 }
 
@@ -109,8 +153,13 @@ fn malformed_nonce_claim_is_rejected() {
     for bad in [json!(1), json!(""), json!("n".repeat(513))] {
         let mut c = dpop_claims(NOW);
         c["nonce"] = bad;
-        let e = block_on(verifier(NoncePolicy::Optional).verify(&proof(&k, &c), &ctx(NOW), &issuer(), &guard))
-            .unwrap_err();
+        let e = block_on(verifier(NoncePolicy::Optional).verify(
+            &proof(&k, &c),
+            &ctx(NOW),
+            &issuer(),
+            &guard,
+        ))
+        .unwrap_err();
         assert!(matches!(e, DpopError::InvalidClaim("nonce")), "{e:?}");
     }
 }
@@ -161,7 +210,8 @@ fn store_backed_single_use_nonces_are_honoured() {
     let n = block_on(nonces.issue_nonce(NOW)).unwrap();
     block_on(v.verify(&proof(&k, &with_nonce(&n, NOW)), &ctx(NOW), &nonces, &guard)).unwrap();
     // a second proof (new jti) with the consumed nonce gets a new nonce
-    let e = block_on(v.verify(&proof(&k, &with_nonce(&n, NOW)), &ctx(NOW), &nonces, &guard)).unwrap_err();
+    let e = block_on(v.verify(&proof(&k, &with_nonce(&n, NOW)), &ctx(NOW), &nonces, &guard))
+        .unwrap_err();
     assert_eq!(e.error_code(), "use_dpop_nonce");
     assert_ne!(e.fresh_nonce(), Some(n.as_str()));
 }
@@ -171,14 +221,24 @@ fn nonce_source_failure_fails_closed() {
     let k = key(Algorithm::ES256);
     let guard = SingleNodeReplayGuard::new();
     for c in [dpop_claims(NOW), with_nonce("n", NOW)] {
-        let e = block_on(verifier(NoncePolicy::Required).verify(&proof(&k, &c), &ctx(NOW), &BrokenNonces, &guard))
-            .unwrap_err();
+        let e = block_on(verifier(NoncePolicy::Required).verify(
+            &proof(&k, &c),
+            &ctx(NOW),
+            &BrokenNonces,
+            &guard,
+        ))
+        .unwrap_err();
         assert!(matches!(e, DpopError::NonceSource(_)));
         assert_eq!(e.error_code(), "server_error");
     }
     // NoNonces cannot satisfy a nonce-requiring verifier either
-    let e = block_on(verifier(NoncePolicy::Required).verify(&proof(&k, &dpop_claims(NOW)), &ctx(NOW), &NoNonces, &guard))
-        .unwrap_err();
+    let e = block_on(verifier(NoncePolicy::Required).verify(
+        &proof(&k, &dpop_claims(NOW)),
+        &ctx(NOW),
+        &NoNonces,
+        &guard,
+    ))
+    .unwrap_err();
     assert!(e.is_server_error());
 }
 
@@ -259,5 +319,8 @@ fn nonce_issuer_works_from_a_random_secret_and_through_the_trait() {
     assert!(block_on(i.check_nonce(&n, NOW + 30)).unwrap());
     assert!(!block_on(i.check_nonce(&n, NOW + 200)).unwrap());
     // nonces are NQCHAR (base64url)
-    assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
 }

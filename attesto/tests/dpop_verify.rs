@@ -1,4 +1,10 @@
 //! DPoP proof verification (RFC 9449 §4.2, §4.3, §7.1) through the public API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod dpop_support;
 
@@ -159,7 +165,8 @@ fn proof_htu_with_query_or_fragment_is_rejected() {
     ] {
         let mut c = dpop_claims(NOW);
         c["htu"] = json!(htu);
-        let ctx_with_query = DpopContext::new("POST", "https://server.example.com/token?foo=bar", NOW);
+        let ctx_with_query =
+            DpopContext::new("POST", "https://server.example.com/token?foo=bar", NOW);
         let e = assert_invalid(verify(&proof(&k, &c), &ctx_with_query));
         assert!(matches!(e, DpopError::InvalidClaim("htu")), "{htu}: {e:?}");
     }
@@ -168,7 +175,12 @@ fn proof_htu_with_query_or_fragment_is_rejected() {
 #[test]
 fn htu_that_is_not_an_http_uri_is_rejected() {
     let k = key(Algorithm::ES256);
-    for htu in ["/token", "urn:x", "https://u:p@server.example.com/token", ""] {
+    for htu in [
+        "/token",
+        "urn:x",
+        "https://u:p@server.example.com/token",
+        "",
+    ] {
         let mut c = dpop_claims(NOW);
         c["htu"] = json!(htu);
         let e = assert_invalid(verify(&proof(&k, &c), &ctx()));
@@ -211,7 +223,13 @@ fn iat_in_the_future_beyond_skew_is_rejected() {
 #[test]
 fn iat_must_be_a_numeric_date() {
     let k = key(Algorithm::ES256);
-    for bad in [json!("1700000000"), json!(null), json!(true), json!(1e300), json!(u64::MAX)] {
+    for bad in [
+        json!("1700000000"),
+        json!(null),
+        json!(true),
+        json!(1e300),
+        json!(u64::MAX),
+    ] {
         let mut c = dpop_claims(NOW);
         c["iat"] = bad.clone();
         let e = assert_invalid(verify(&proof(&k, &c), &ctx()));
@@ -229,7 +247,10 @@ fn missing_required_claims_are_rejected() {
         let mut c = dpop_claims(NOW);
         c.as_object_mut().unwrap().remove(name);
         let e = assert_invalid(verify(&proof(&k, &c), &ctx()));
-        assert!(matches!(e, DpopError::MissingClaim(n) if n == name), "{name}: {e:?}");
+        assert!(
+            matches!(e, DpopError::MissingClaim(n) if n == name),
+            "{name}: {e:?}"
+        );
     }
 }
 
@@ -309,7 +330,13 @@ fn symmetric_jwk_header_is_rejected() {
 #[test]
 fn typ_jwt_is_rejected() {
     let k = key(Algorithm::ES256);
-    for typ in [json!("JWT"), json!("at+jwt"), json!("application/dpop+jwt"), json!("DPOP+JWT"), json!(null)] {
+    for typ in [
+        json!("JWT"),
+        json!("at+jwt"),
+        json!("application/dpop+jwt"),
+        json!("DPOP+JWT"),
+        json!(null),
+    ] {
         let mut h = dpop_header(&k);
         if typ.is_null() {
             h.as_object_mut().unwrap().remove("typ");
@@ -335,7 +362,10 @@ fn alg_none_is_rejected() {
     assert_invalid(verify(&unsigned, &ctx()));
     let with_sig = format!("{unsigned}AAAA");
     let e = assert_invalid(verify(&with_sig, &ctx()));
-    assert!(matches!(e, DpopError::Malformed(JoseError::UnsupportedAlgorithm)), "{e:?}");
+    assert!(
+        matches!(e, DpopError::Malformed(JoseError::UnsupportedAlgorithm)),
+        "{e:?}"
+    );
 }
 
 // RFC 9449 §4.3 step 5: symmetric algorithms are rejected.
@@ -357,16 +387,26 @@ fn hs256_is_rejected() {
     .sign_oneshot_to_vec(input.as_bytes())
     .unwrap();
     let e = assert_invalid(verify(&format!("{input}.{}", b64(&mac)), &ctx()));
-    assert!(matches!(e, DpopError::Malformed(JoseError::UnsupportedAlgorithm)), "{e:?}");
+    assert!(
+        matches!(e, DpopError::Malformed(JoseError::UnsupportedAlgorithm)),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn alg_outside_the_allow_list_is_rejected() {
     let k = key(Algorithm::RS256);
-    let v = DpopVerifier::builder().algorithms(AlgorithmSet::FAPI).build().unwrap();
+    let v = DpopVerifier::builder()
+        .algorithms(AlgorithmSet::FAPI)
+        .build()
+        .unwrap();
     let guard = SingleNodeReplayGuard::new();
-    let e = block_on(v.verify(&proof(&k, &dpop_claims(NOW)), &ctx(), &NoNonces, &guard)).unwrap_err();
-    assert!(matches!(e, DpopError::AlgorithmNotAllowed(Algorithm::RS256)), "{e:?}");
+    let e =
+        block_on(v.verify(&proof(&k, &dpop_claims(NOW)), &ctx(), &NoNonces, &guard)).unwrap_err();
+    assert!(
+        matches!(e, DpopError::AlgorithmNotAllowed(Algorithm::RS256)),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -443,7 +483,10 @@ fn duplicate_claim_members_are_rejected() {
     );
     let p = sign_raw(&k, &dpop_header(&k), payload.as_bytes());
     let e = assert_invalid(verify(&p, &ctx()));
-    assert!(matches!(e, DpopError::Malformed(JoseError::DuplicateMember)), "{e:?}");
+    assert!(
+        matches!(e, DpopError::Malformed(JoseError::DuplicateMember)),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -479,12 +522,20 @@ fn replay_record_covers_the_acceptance_window() {
     assert!(expires_at > now);
     assert_eq!(key, v.replay_key());
     assert_eq!(key.scope(), attesto::dpop::ReplayScope::DpopProof);
-    assert!(!key.to_key_string().contains(claims["jti"].as_str().unwrap()));
+    assert!(
+        !key.to_key_string()
+            .contains(claims["jti"].as_str().unwrap())
+    );
 }
 
 #[test]
 fn verifier_configuration_is_bounded() {
-    assert!(DpopVerifier::builder().algorithms(AlgorithmSet::EMPTY).build().is_err());
+    assert!(
+        DpopVerifier::builder()
+            .algorithms(AlgorithmSet::EMPTY)
+            .build()
+            .is_err()
+    );
     assert!(DpopVerifier::builder().iat_window(0, 0).build().is_err());
     assert!(DpopVerifier::builder().iat_window(301, 0).build().is_err());
     assert!(DpopVerifier::builder().iat_window(60, 61).build().is_err());

@@ -355,10 +355,10 @@ impl AssertionVerifier {
         if now >= exp.saturating_add(self.leeway) {
             return Err(AssertionError::Expired);
         }
-        if let Some(nbf) = date_claim(&claims, "nbf")? {
-            if nbf > now.saturating_add(self.leeway) {
-                return Err(AssertionError::NotYetValid);
-            }
+        if let Some(nbf) = date_claim(&claims, "nbf")?
+            && nbf > now.saturating_add(self.leeway)
+        {
+            return Err(AssertionError::NotYetValid);
         }
         let iat = date_claim(&claims, "iat")?;
         if let Some(iat) = iat {

@@ -102,21 +102,20 @@ fn normalize_percent_encoding(path: &str, out: &mut String) {
     let bytes = path.as_bytes();
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            if let (Some(&h), Some(&l)) = (bytes.get(i + 1), bytes.get(i + 2)) {
-                if let (Some(hv), Some(lv)) = (hex_val(h), hex_val(l)) {
-                    let decoded = (hv << 4) | lv;
-                    if is_unreserved(decoded) {
-                        out.push(char::from(decoded));
-                    } else {
-                        out.push('%');
-                        out.push(char::from(h.to_ascii_uppercase()));
-                        out.push(char::from(l.to_ascii_uppercase()));
-                    }
-                    i += 3;
-                    continue;
-                }
+        if b == b'%'
+            && let (Some(&h), Some(&l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(hv), Some(lv)) = (hex_val(h), hex_val(l))
+        {
+            let decoded = (hv << 4) | lv;
+            if is_unreserved(decoded) {
+                out.push(char::from(decoded));
+            } else {
+                out.push('%');
+                out.push(char::from(h.to_ascii_uppercase()));
+                out.push(char::from(l.to_ascii_uppercase()));
             }
+            i += 3;
+            continue;
         }
         // `Url::path` is ASCII (everything else is percent-encoded), so
         // byte-wise copying keeps it valid; fall back to the char for safety.

@@ -639,10 +639,10 @@ impl DpopVerifier {
         };
 
         let jkt = key.thumbprint().to_owned();
-        if let Some(expected) = ctx.expected_jkt {
-            if !ct_eq(expected.as_bytes(), jkt.as_bytes()) {
-                return Err(DpopError::KeyMismatch);
-            }
+        if let Some(expected) = ctx.expected_jkt
+            && !ct_eq(expected.as_bytes(), jkt.as_bytes())
+        {
+            return Err(DpopError::KeyMismatch);
         }
 
         Ok(VerifiedProof {

@@ -1,5 +1,12 @@
 //! Shared helpers for the DPoP and client-authentication tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,16 +36,16 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A unique jti.
 pub fn jti() -> String {
-    format!("jti-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "jti-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Sign an arbitrary header and payload (so tests can build hostile tokens).
 pub fn sign_raw(key: &SigningKey, header: &Value, payload: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(payload)
-    );
+    let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload));
     let sig = key.sign(input.as_bytes()).unwrap();
     format!("{input}.{}", b64(&sig))
 }
