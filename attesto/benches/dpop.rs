@@ -28,6 +28,10 @@ fn make_proof(key: &SigningKey, jti: u64) -> String {
 
 fn bench(c: &mut Criterion) {
     let verifier = DpopVerifier::default();
+    let cold = DpopVerifier::builder()
+        .key_cache_capacity(0)
+        .build()
+        .unwrap();
     let ctx = DpopContext::new("GET", HTU, NOW).with_access_token(ACCESS_TOKEN);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -44,6 +48,12 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 verifier
                     .verify_proof(std::hint::black_box(&proof), &ctx)
+                    .unwrap()
+            });
+        });
+        group.bench_function(format!("verify_proof_uncached_key/{alg}"), |b| {
+            b.iter(|| {
+                cold.verify_proof(std::hint::black_box(&proof), &ctx)
                     .unwrap()
             });
         });

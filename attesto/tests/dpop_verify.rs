@@ -560,3 +560,65 @@ fn stateless_checks_do_not_touch_the_replay_guard() {
         Err(DpopError::Replayed)
     ));
 }
+
+#[test]
+fn cached_proof_key_still_honours_the_jwk_declared_alg() {
+    // First proof: an RSA key without a declared alg, signed with PS256 (cached).
+    let k = key(Algorithm::PS256);
+    let v = verifier();
+    let guard = SingleNodeReplayGuard::new();
+    let mut jwk = public_jwk_value(&k);
+    jwk.as_object_mut().unwrap().remove("alg");
+    let h = json!({"typ": "dpop+jwt", "alg": "PS256", "jwk": jwk});
+    block_on(v.verify(
+        &sign_json(&k, &h, &dpop_claims(NOW)),
+        &ctx(),
+        &NoNonces,
+        &guard,
+    ))
+    .unwrap();
+    // Same key material (same thumbprint), now declaring alg RS256: a PS256
+    // proof must be refused even though (thumbprint, PS256) is cached.
+    let mut jwk_rs = jwk.clone();
+    jwk_rs["alg"] = json!("RS256");
+    let h = json!({"typ": "dpop+jwt", "alg": "PS256", "jwk": jwk_rs});
+    let e = block_on(v.verify(
+        &sign_json(&k, &h, &dpop_claims(NOW)),
+        &ctx(),
+        &NoNonces,
+        &guard,
+    ))
+    .unwrap_err();
+    assert!(matches!(e, DpopError::InvalidJwk(_)), "{e:?}");
+}
+
+#[test]
+fn key_cache_can_be_disabled_or_tiny_and_is_bounded() {
+    assert!(
+        DpopVerifier::builder()
+            .key_cache_capacity(65_537)
+            .build()
+            .is_err()
+    );
+    for capacity in [0, 1, 2] {
+        let v = DpopVerifier::builder()
+            .key_cache_capacity(capacity)
+            .build()
+            .unwrap();
+        let guard = SingleNodeReplayGuard::new();
+        let keys: Vec<_> = (0..3).map(|_| key(Algorithm::EdDSA)).collect();
+        for _round in 0..2 {
+            for k in &keys {
+                let r = block_on(v.verify(&proof(k, &dpop_claims(NOW)), &ctx(), &NoNonces, &guard))
+                    .unwrap();
+                assert_eq!(r.jkt, k.public_jwk().thumbprint());
+            }
+        }
+        // a cached key never verifies another key's signature
+        let p = sign_json(&keys[1], &dpop_header(&keys[0]), &dpop_claims(NOW));
+        assert!(matches!(
+            v.verify_proof(&p, &ctx()),
+            Err(DpopError::InvalidSignature)
+        ));
+    }
+}

@@ -61,7 +61,9 @@ mod htu;
 mod nonce;
 mod replay;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -93,6 +95,10 @@ pub const DEFAULT_MAX_AGE: i64 = 60;
 
 /// The default tolerance for an `iat` in the future (client clock ahead), in seconds.
 pub const DEFAULT_FUTURE_SKEW: i64 = 10;
+
+/// The default number of imported proof keys kept (see
+/// [`DpopVerifierBuilder::key_cache_capacity`]).
+pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1024;
 
 /// Pick the proof from the request's `DPoP` header values
 /// ([RFC 9449 §4.3](https://www.rfc-editor.org/rfc/rfc9449#section-4.3) step 1:
@@ -144,6 +150,9 @@ pub enum DpopConfigError {
     /// The proof size cap must be 512..=65536 bytes.
     #[error("the proof size cap must be 512..=65536 bytes")]
     MaxProofLen,
+    /// The key cache holds at most 65536 keys.
+    #[error("the key cache capacity must be at most 65536")]
+    KeyCacheCapacity,
 }
 
 /// Checks DPoP proof JWTs ([RFC 9449 §4.3](https://www.rfc-editor.org/rfc/rfc9449#section-4.3)).
@@ -170,6 +179,7 @@ pub struct DpopVerifier {
     future_skew: i64,
     max_proof_len: usize,
     nonce_policy: NoncePolicy,
+    keys: Arc<KeyCache>,
 }
 
 impl Default for DpopVerifier {
@@ -180,7 +190,61 @@ impl Default for DpopVerifier {
             future_skew: DEFAULT_FUTURE_SKEW,
             max_proof_len: DEFAULT_MAX_PROOF_LEN,
             nonce_policy: NoncePolicy::Disabled,
+            keys: Arc::new(KeyCache::new(DEFAULT_KEY_CACHE_CAPACITY)),
         }
+    }
+}
+
+/// Imported proof keys by (RFC 7638 thumbprint, alg). Importing a JWK costs
+/// far more than verifying a signature, and a client signs many proofs with
+/// one key. The thumbprint is a SHA-256 over all of the key material, so
+/// equal thumbprints mean the same key; the `jwk`'s optional members (its
+/// declared `alg`) are still checked on every proof before the lookup. A
+/// full cache is emptied (an attacker flooding it only costs imports).
+#[derive(Debug)]
+struct KeyCache {
+    capacity: usize,
+    map: Mutex<HashMap<(String, Algorithm), Arc<VerifyingKey>>>,
+}
+
+impl KeyCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_import(
+        &self,
+        jwk: &Jwk,
+        jkt: &str,
+        alg: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, JoseError> {
+        let import =
+            || VerifyingKey::from_jwk(jwk.clone(), AlgorithmSet::new(&[alg])).map(Arc::new);
+        if self.capacity == 0 {
+            return import();
+        }
+        let cache_key = (jkt.to_owned(), alg);
+        // A poisoned lock only means another thread panicked mid-insert; the
+        // cache is an optimization, so fall back to importing.
+        if let Some(hit) = self
+            .map
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&cache_key).cloned())
+        {
+            return Ok(hit);
+        }
+        let key = import()?;
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= self.capacity {
+                m.clear();
+            }
+            m.insert(cache_key, Arc::clone(&key));
+        }
+        Ok(key)
     }
 }
 
@@ -221,6 +285,16 @@ impl DpopVerifierBuilder {
         self
     }
 
+    /// How many imported proof keys to keep (default
+    /// [`DEFAULT_KEY_CACHE_CAPACITY`]; 0 disables the cache). Importing a
+    /// JWK costs more than checking a signature, and clients reuse one key
+    /// for many proofs. Clones of a verifier share the cache.
+    #[must_use]
+    pub fn key_cache_capacity(mut self, capacity: usize) -> Self {
+        self.inner.keys = Arc::new(KeyCache::new(capacity));
+        self
+    }
+
     /// Check the bounds and build.
     ///
     /// # Errors
@@ -236,6 +310,9 @@ impl DpopVerifierBuilder {
         }
         if !(512..=65536).contains(&v.max_proof_len) {
             return Err(DpopConfigError::MaxProofLen);
+        }
+        if v.keys.capacity > 65536 {
+            return Err(DpopConfigError::KeyCacheCapacity);
         }
         Ok(v)
     }
@@ -574,13 +651,19 @@ impl DpopVerifier {
             return Err(DpopError::AlgorithmNotAllowed(alg));
         }
         let jwk = header.jwk.clone().ok_or(DpopError::MissingJwk)?;
-        let key =
-            VerifyingKey::from_jwk(jwk.clone(), AlgorithmSet::new(&[alg])).map_err(
-                |e| match e {
-                    JoseError::InvalidKey(m) => DpopError::InvalidJwk(m),
-                    _ => DpopError::InvalidJwk("the jwk cannot verify the proof's alg"),
-                },
-            )?;
+        if !jwk.supports(alg) {
+            return Err(DpopError::InvalidJwk(
+                "the jwk cannot verify the proof's alg",
+            ));
+        }
+        let jkt = jwk.thumbprint();
+        let key = self
+            .keys
+            .get_or_import(&jwk, &jkt, alg)
+            .map_err(|e| match e {
+                JoseError::InvalidKey(m) => DpopError::InvalidJwk(m),
+                _ => DpopError::InvalidJwk("the jwk cannot verify the proof's alg"),
+            })?;
         let verified = jws.verify(&key, self.algorithms).map_err(|e| match e {
             JoseError::AlgorithmNotAllowed(a) => DpopError::AlgorithmNotAllowed(a),
             JoseError::KeyMismatch => {
@@ -638,7 +721,6 @@ impl DpopVerifier {
             other => other.map(str::to_owned),
         };
 
-        let jkt = key.thumbprint().to_owned();
         if let Some(expected) = ctx.expected_jkt
             && !ct_eq(expected.as_bytes(), jkt.as_bytes())
         {
