@@ -113,6 +113,7 @@ mod logout;
 mod par;
 mod refresh;
 
+pub mod adapters;
 pub mod memory;
 
 #[cfg(any(test, feature = "__test-util"))]
