@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 
 /// The workspace's `interop/` directory.
 pub fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("interop")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("interop")
 }
 
 fn python() -> Option<PathBuf> {
@@ -29,9 +31,13 @@ pub fn run_peer(script: &str, args: &[&str], stdin: &str) -> Option<String> {
     let required = std::env::var("ATTESTO_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
     let Some(py) = python() else {
         if required {
-            panic!("ATTESTO_REQUIRE_INTEROP=1 but the interop peer is missing: run interop/setup.sh");
+            panic!(
+                "ATTESTO_REQUIRE_INTEROP=1 but the interop peer is missing: run interop/setup.sh"
+            );
         }
-        eprintln!("\n*** SKIPPED: interop peer not installed (run interop/setup.sh); {script} {args:?} did not run ***\n");
+        eprintln!(
+            "\n*** SKIPPED: interop peer not installed (run interop/setup.sh); {script} {args:?} did not run ***\n"
+        );
         return None;
     };
     let mut child = Command::new(py)
@@ -42,7 +48,12 @@ pub fn run_peer(script: &str, args: &[&str], stdin: &str) -> Option<String> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn interop peer");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().expect("interop peer output");
     assert!(
         out.status.success(),
