@@ -43,56 +43,10 @@ use serde_json::{Map, Value};
 
 use crate::secret::ct_eq;
 
-/// How a client authenticates at the token endpoint
-/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2),
-/// [OIDC Core §9](https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication),
-/// [RFC 8705 §2](https://www.rfc-editor.org/rfc/rfc8705#section-2)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TokenEndpointAuthMethod {
-    /// HTTP Basic with the client secret (the RFC 7591 default).
-    ClientSecretBasic,
-    /// The client secret in the form body.
-    ClientSecretPost,
-    /// A JWT assertion signed with the client's private key (RFC 7523).
-    PrivateKeyJwt,
-    /// mutual TLS with a PKI-bound certificate (RFC 8705 §2.1).
-    TlsClientAuth,
-    /// mutual TLS with a self-signed certificate registered in the client's JWKS (RFC 8705 §2.2).
-    SelfSignedTlsClientAuth,
-    /// A public client: no authentication, PKCE required.
-    None,
-}
-
-impl TokenEndpointAuthMethod {
-    /// The registered name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::PrivateKeyJwt => "private_key_jwt",
-            Self::TlsClientAuth => "tls_client_auth",
-            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
-            Self::None => "none",
-        }
-    }
-
-    /// Parse a registered name.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::ClientSecretBasic,
-            Self::ClientSecretPost,
-            Self::PrivateKeyJwt,
-            Self::TlsClientAuth,
-            Self::SelfSignedTlsClientAuth,
-            Self::None,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == s)
-    }
-}
+/// How a client authenticates at the token endpoint: the same type as
+/// [`crate::client_auth::ClientAuthMethod`], named as RFC 7591 names the
+/// client metadata field.
+pub use crate::client_auth::ClientAuthMethod as TokenEndpointAuthMethod;
 
 /// Where a client's public keys come from (for `private_key_jwt`, signed
 /// request objects and `self_signed_tls_client_auth`).

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::{PathError, validate_issuer, validate_path};
 use crate::jose::{Algorithm, AlgorithmSet};
+use crate::token::{ClaimType, PrincipalKind, RequiredClaim};
 
 /// A grant type the token endpoint dispatches
 /// ([RFC 6749 §1.3](https://www.rfc-editor.org/rfc/rfc6749#section-1.3)).
@@ -186,7 +187,21 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// The principal kind of resource owners (`sub` = prefix + id).
+    pub user_kind: PrincipalKind,
+    /// The principal kind of clients acting for themselves (client_credentials).
+    pub client_kind: PrincipalKind,
 }
+
+/// The default principal kind for resource owners: `usr_` subjects.
+pub const USER_KIND: PrincipalKind = PrincipalKind::new("user", "usr_", &[]);
+
+/// The default principal kind for clients: `oc_` subjects carrying `client_id`.
+pub const CLIENT_KIND: PrincipalKind = PrincipalKind::new(
+    "client",
+    "oc_",
+    &[RequiredClaim::new("client_id", ClaimType::NonEmptyString)],
+);
 
 impl ServerConfig {
     /// Start a configuration for `issuer`.
@@ -223,6 +238,8 @@ impl ServerConfig {
                 default_resource: resource,
                 max_body_bytes: 64 * 1024,
                 request_timeout: Duration::from_secs(10),
+                user_kind: USER_KIND,
+                client_kind: CLIENT_KIND,
             },
             custom_paths: false,
         }
@@ -348,6 +365,14 @@ impl ServerConfigBuilder {
     #[must_use]
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.cfg.request_timeout = d;
+        self
+    }
+
+    /// The principal kinds of resource owners and clients.
+    #[must_use]
+    pub fn principal_kinds(mut self, user: PrincipalKind, client: PrincipalKind) -> Self {
+        self.cfg.user_kind = user;
+        self.cfg.client_kind = client;
         self
     }
 

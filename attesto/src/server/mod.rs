@@ -6,10 +6,17 @@
 //! render the typed outcome. Errors become HTTP in exactly one place
 //! (`impl IntoResponse for OAuthError`).
 
+mod authorize;
 pub mod config;
 pub mod interaction;
+mod introspect;
 pub mod metadata;
+mod register;
+pub mod resource;
 mod response;
+mod revoke;
+mod token;
+mod userinfo;
 
 use std::sync::Arc;
 
@@ -25,12 +32,16 @@ pub use config::{
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
 
+use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::{DpopVerifier, NonceIssuer};
 use crate::error::OAuthError;
 use crate::host::{ClientRegistry, EventSink, NoopSink, PrincipalStore};
 use crate::jose::Keystore;
-use crate::secret::{OsRandom, RandomSource};
+use crate::secret::{OsRandom, RandomSource, Secret};
 use crate::store::Stores;
+use crate::store::adapters::StoreReplayGuard;
+use crate::token::{AccessTokenIssuer, AccessTokenVerifier, TrustedKeys};
 
 /// Everything a host supplies: its client registry, principals, login and
 /// consent, and resource policy. Implemented automatically for any type that
@@ -39,7 +50,7 @@ pub trait Host: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy {
 
 impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy> Host for T {}
 
-pub(crate) struct Inner<H, S> {
+pub(crate) struct Inner<H, S: Stores> {
     pub(crate) cfg: ServerConfig,
     pub(crate) host: H,
     pub(crate) stores: S,
@@ -47,16 +58,30 @@ pub(crate) struct Inner<H, S> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn RandomSource>,
     pub(crate) events: Arc<dyn EventSink>,
+    /// Mints access tokens (RFC 9068).
+    pub(crate) access: AccessTokenIssuer,
+    /// Verifies this server's own access tokens (userinfo, introspection, the guard).
+    pub(crate) verifier: AccessTokenVerifier,
+    /// Verifies DPoP proofs.
+    pub(crate) dpop: DpopVerifier,
+    /// Stateless DPoP nonces, valid on every node that shares the server secret.
+    pub(crate) nonces: NonceIssuer,
+    /// `jti` replay protection shared by every node through the replay store.
+    pub(crate) replay: StoreReplayGuard<S::Replay>,
+    /// Client authentication (secrets, private_key_jwt assertions).
+    pub(crate) client_auth: ClientAuthenticator,
+    /// Hashes client secrets at rest (keyed with the server secret).
+    pub(crate) secrets: SecretHasher,
     discovery: Bytes,
     protected_resource: Bytes,
 }
 
 /// A configured authorization server. Cheap to clone.
-pub struct AuthorizationServer<H, S> {
+pub struct AuthorizationServer<H, S: Stores> {
     inner: Arc<Inner<H, S>>,
 }
 
-impl<H, S> Clone for AuthorizationServer<H, S> {
+impl<H, S: Stores> Clone for AuthorizationServer<H, S> {
     fn clone(&self) -> Self {
         AuthorizationServer {
             inner: Arc::clone(&self.inner),
@@ -73,6 +98,31 @@ pub struct AuthorizationServerBuilder<H, S> {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
     events: Arc<dyn EventSink>,
+    secret: Option<Secret>,
+}
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The token issuer or verifier rejected the configuration.
+    #[error("token configuration")]
+    Token(#[from] crate::token::TokenConfigError),
+    /// DPoP settings are invalid.
+    #[error("DPoP configuration")]
+    Dpop(#[from] crate::dpop::DpopConfigError),
+    /// The server secret is too short or the nonce issuer is misconfigured.
+    #[error("DPoP nonce configuration")]
+    Nonce(#[from] crate::dpop::NonceIssuerError),
+    /// The server secret is too short for the secret hasher.
+    #[error("server secret")]
+    Secret(#[from] crate::client_auth::SecretHasherError),
+    /// The assertion verifier rejected the configuration.
+    #[error("client assertion configuration")]
+    Assertion(#[from] crate::client_auth::AssertionConfigError),
+    /// The random source failed.
+    #[error("random source")]
+    Random(#[from] crate::secret::RandomError),
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -91,6 +141,7 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsRandom),
             events: Arc::new(NoopSink),
+            secret: None,
         }
     }
 
@@ -150,15 +201,65 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         self
     }
 
-    /// Build the server. Metadata documents are serialized once, here.
+    /// The server secret (at least 32 bytes): keys the client-secret hashes
+    /// and the stateless DPoP nonces. Every node of a cluster must share it,
+    /// and it must survive restarts, or stored client secrets stop verifying.
+    /// Without one, a random secret is generated (single node, development).
     #[must_use]
-    pub fn build(self) -> AuthorizationServer<H, S> {
+    pub fn server_secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+
+    /// Build the server. Metadata documents are serialized once, here.
+    ///
+    /// # Errors
+    /// A [`BuildError`] when a component rejects the configuration.
+    pub fn build(self) -> Result<AuthorizationServer<H, S>, BuildError> {
+        let cfg = &self.cfg;
+        let secret = match self.secret {
+            Some(s) => s,
+            None => {
+                tracing::warn!(target: "attesto::server", "no server secret configured: generating one (stored client secrets and DPoP nonces will not survive a restart or span nodes)");
+                Secret::new(self.rng.token(32)?)
+            }
+        };
+        let ttl = u32::try_from(cfg.access_token_ttl.as_secs()).unwrap_or(u32::MAX);
+        let kinds = [cfg.user_kind.clone(), cfg.client_kind.clone()];
+        let access = AccessTokenIssuer::builder(cfg.issuer.clone(), Arc::clone(&self.keys))
+            .audience(cfg.default_resource.clone())
+            .signing_alg(cfg.signing_alg)
+            .ttl(ttl)
+            .principal_kinds(kinds.clone())
+            .clock(Arc::clone(&self.clock))
+            .random(Arc::clone(&self.rng))
+            .build()?;
+        let verifier = AccessTokenVerifier::builder(
+            cfg.issuer.clone(),
+            TrustedKeys::keystore(Arc::clone(&self.keys)),
+        )
+        .audience(cfg.default_resource.clone())
+        .principal_kinds(kinds)
+        .clock(Arc::clone(&self.clock))
+        .build()?;
+        let dpop = DpopVerifier::builder()
+            .algorithms(cfg.dpop.algorithms)
+            .nonce_policy(match cfg.dpop.nonce {
+                NoncePolicy::Required => crate::dpop::NoncePolicy::Required,
+                NoncePolicy::Off => crate::dpop::NoncePolicy::Disabled,
+            })
+            .build()?;
+        let nonces = NonceIssuer::new(secret.expose().as_bytes(), 60, 300)?;
+        let secrets = SecretHasher::new(secret.expose().as_bytes())?;
+        let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
+            .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
+        let replay = StoreReplayGuard::new(self.stores.replay());
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
             serde_json::to_vec(&metadata::protected_resource_metadata(&self.cfg))
                 .unwrap_or_default();
-        AuthorizationServer {
+        Ok(AuthorizationServer {
             inner: Arc::new(Inner {
                 cfg: self.cfg,
                 host: self.host,
@@ -167,10 +268,17 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 clock: self.clock,
                 rng: self.rng,
                 events: self.events,
+                access,
+                verifier,
+                dpop,
+                nonces,
+                replay,
+                client_auth,
+                secrets,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),
-        }
+        })
     }
 }
 
