@@ -31,6 +31,10 @@ pub use config::{
     ServerConfigBuilder,
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
+pub use register::{
+    CLIENT_ID_BYTES, ClientMetadata, ClientRegistration, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URI_LEN,
+    MAX_REDIRECT_URIS, MetadataError, NewClient, RegistrationError, parse_client_metadata,
+};
 
 use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
@@ -44,11 +48,18 @@ use crate::store::adapters::StoreReplayGuard;
 use crate::token::{AccessTokenIssuer, AccessTokenVerifier, TrustedKeys};
 
 /// Everything a host supplies: its client registry, principals, login and
-/// consent, and resource policy. Implemented automatically for any type that
-/// implements the parts.
-pub trait Host: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy {}
+/// consent, resource policy, and (for dynamic registration) a way to persist
+/// new clients. Implemented automatically for any type that implements the
+/// parts; a host without registration writes `impl ClientRegistration for MyHost {}`.
+pub trait Host:
+    ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration
+{
+}
 
-impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy> Host for T {}
+impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration> Host
+    for T
+{
+}
 
 pub(crate) struct Inner<H, S: Stores> {
     pub(crate) cfg: ServerConfig,
@@ -172,7 +183,8 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
             .route(
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
-            );
+            )
+            .merge(register::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
