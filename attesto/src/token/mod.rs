@@ -299,9 +299,12 @@ impl fmt::Debug for TrustedKeys {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenConfigError {
-    /// The issuer is not an absolute `https` URL without query or fragment
+    /// The issuer is not an absolute `https` URL (or `http` on a loopback
+    /// host) without query or fragment
     /// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
-    #[error("the issuer must be an absolute https URL without query or fragment")]
+    #[error(
+        "the issuer must be an absolute https URL (http only on loopback) without query or fragment"
+    )]
     InvalidIssuer,
     /// No audience was configured.
     #[error("no audience configured")]
@@ -385,26 +388,24 @@ pub enum MintError {
 
 /// RFC 8414 §2 issuer identifier check (absolute https, no query or fragment).
 pub(crate) fn validate_issuer(issuer: &str) -> Result<(), TokenConfigError> {
-    match url::Url::parse(issuer) {
-        Ok(u)
-            if u.scheme() == "https"
-                && u.host().is_some()
-                && u.query().is_none()
-                && u.fragment().is_none()
-                && u.username().is_empty()
-                && u.password().is_none() =>
-        {
-            Ok(())
-        }
-        _ => Err(TokenConfigError::InvalidIssuer),
-    }
+    // The same rule as the server configuration (RFC 8414 §2): https, or
+    // http on a loopback host for local development.
+    crate::config::validate_issuer(issuer).map_err(|_| TokenConfigError::InvalidIssuer)
 }
 
 /// A resource-server audience configured on an issuer: an absolute https
-/// URL without fragment.
+/// URL without fragment (http only on a loopback host, for development).
 pub(crate) fn validate_default_audience(aud: &str) -> Result<(), TokenConfigError> {
     match url::Url::parse(aud) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() && u.fragment().is_none() => Ok(()),
+        Ok(u)
+            if u.fragment().is_none()
+                && u.host().is_some_and(|h| {
+                    u.scheme() == "https"
+                        || (u.scheme() == "http" && crate::config::is_loopback_host(&h))
+                }) =>
+        {
+            Ok(())
+        }
         _ => Err(TokenConfigError::InvalidAudience),
     }
 }
@@ -775,6 +776,25 @@ pub(crate) fn random_jti(random: &dyn crate::secret::RandomSource) -> Result<Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn loopback_http_issuer_and_audience_are_accepted_for_development() {
+        assert_eq!(validate_issuer("http://127.0.0.1:8080"), Ok(()));
+        assert_eq!(validate_issuer("http://localhost:8080"), Ok(()));
+        assert_eq!(
+            validate_issuer("http://id.example"),
+            Err(TokenConfigError::InvalidIssuer)
+        );
+        assert_eq!(validate_default_audience("http://127.0.0.1:8080/api"), Ok(()));
+        assert_eq!(
+            validate_default_audience("http://api.example/"),
+            Err(TokenConfigError::InvalidAudience)
+        );
+        assert_eq!(
+            validate_default_audience("http://[::1]/api#x"),
+            Err(TokenConfigError::InvalidAudience)
+        );
+    }
+
     use super::*;
 
     #[test]
