@@ -81,12 +81,11 @@ impl IdTokenClaims {
     /// [`IdTokenError::Malformed`], [`IdTokenError::DuplicateMember`],
     /// [`IdTokenError::MissingClaim`] or [`IdTokenError::InvalidClaim`].
     pub fn from_json(json: &[u8]) -> Result<Self, IdTokenError> {
-        let map = crate::jose::parse_json_object(json).map_err(IdTokenError::from_jose)?;
-        Self::from_map(map).map_err(IdTokenError::from)
+        let reader = ClaimReader::parse(json, &LIBRARY_OWNED).map_err(IdTokenError::from_jose)?;
+        Self::from_reader(reader).map_err(IdTokenError::from)
     }
 
-    fn from_map(map: Map<String, Value>) -> Result<Self, ClaimError> {
-        let mut r = ClaimReader::new(map);
+    fn from_reader(mut r: ClaimReader) -> Result<Self, ClaimError> {
         Ok(IdTokenClaims {
             iss: r.required_string("iss")?,
             sub: r.required_string("sub")?,
@@ -801,17 +800,15 @@ impl IdTokenVerifier {
         token: &str,
         expect: &IdTokenExpectations<'_>,
     ) -> Result<IdTokenClaims, IdTokenError> {
-        let (alg, map) = super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
-            typ.is_none() || typ_matches(typ, ID_TOKEN_TYP)
-        })?;
-        let nbf = match map.get("nbf") {
-            None => None,
-            Some(Value::Number(n)) => {
-                Some(super::numeric_date(n, true).ok_or(IdTokenError::InvalidClaim("nbf"))?)
-            }
-            Some(_) => return Err(IdTokenError::InvalidClaim("nbf")),
-        };
-        let claims = IdTokenClaims::from_map(map)?;
+        let (alg, payload) =
+            super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
+                typ.is_none() || typ_matches(typ, ID_TOKEN_TYP)
+            })?;
+        let reader =
+            ClaimReader::parse(&payload, &LIBRARY_OWNED).map_err(IdTokenError::from_jose)?;
+        // nbf is not an ID-token claim, but if present it is honoured (and kept as an extra claim).
+        let nbf = reader.peek_date("nbf", true)?;
+        let claims = IdTokenClaims::from_reader(reader)?;
         if claims.iss != self.issuer {
             return Err(IdTokenError::WrongIssuer);
         }
