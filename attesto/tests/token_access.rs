@@ -1307,3 +1307,23 @@ fn cached_headers_follow_a_runtime_key_rotation() {
     verifier.verify(first.access_token.expose()).unwrap();
     verifier.verify(second.access_token.expose()).unwrap();
 }
+
+/// Plain http is accepted for loopback issuers only (local development),
+/// by the same rule the server configuration uses.
+#[test]
+fn http_issuer_is_accepted_only_on_loopback() {
+    use std::sync::Arc;
+    let keys: Arc<dyn attesto::jose::Keystore> =
+        Arc::new(attesto::jose::StaticKeystore::generate(attesto::jose::Algorithm::ES256).unwrap());
+    const USER: attesto::token::PrincipalKind =
+        attesto::token::PrincipalKind::new("user", "usr_", &[]);
+    let build = |iss: &str| {
+        attesto::token::AccessTokenIssuer::builder(iss, Arc::clone(&keys))
+            .audience(iss)
+            .principal_kind(USER)
+            .build()
+    };
+    assert!(build("http://127.0.0.1:8080").is_ok());
+    assert!(build("http://localhost:8080").is_ok());
+    assert!(build("http://id.example.com").is_err());
+}

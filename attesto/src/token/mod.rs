@@ -301,7 +301,9 @@ impl fmt::Debug for TrustedKeys {
 pub enum TokenConfigError {
     /// The issuer is not an absolute `https` URL without query or fragment
     /// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
-    #[error("the issuer must be an absolute https URL without query or fragment")]
+    #[error(
+        "the issuer must be an absolute https URL (http only on loopback) without query or fragment"
+    )]
     InvalidIssuer,
     /// No audience was configured.
     #[error("no audience configured")]
@@ -383,28 +385,22 @@ pub enum MintError {
     Serialization,
 }
 
-/// RFC 8414 §2 issuer identifier check (absolute https, no query or fragment).
+/// RFC 8414 §2 issuer identifier check: the one rule in
+/// [`crate::config::validate_issuer`] (absolute https, no query, fragment or
+/// userinfo; plain http only on loopback, for development).
 pub(crate) fn validate_issuer(issuer: &str) -> Result<(), TokenConfigError> {
-    match url::Url::parse(issuer) {
-        Ok(u)
-            if u.scheme() == "https"
-                && u.host().is_some()
-                && u.query().is_none()
-                && u.fragment().is_none()
-                && u.username().is_empty()
-                && u.password().is_none() =>
-        {
-            Ok(())
-        }
-        _ => Err(TokenConfigError::InvalidIssuer),
-    }
+    crate::config::validate_issuer(issuer).map_err(|_| TokenConfigError::InvalidIssuer)
 }
 
 /// A resource-server audience configured on an issuer: an absolute https
-/// URL without fragment.
+/// URL (plain http only on loopback) without fragment.
 pub(crate) fn validate_default_audience(aud: &str) -> Result<(), TokenConfigError> {
     match url::Url::parse(aud) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() && u.fragment().is_none() => Ok(()),
+        Ok(u) if u.fragment().is_none() && u.host().is_some() => match (u.scheme(), u.host()) {
+            ("https", _) => Ok(()),
+            ("http", Some(h)) if crate::config::is_loopback_host(&h) => Ok(()),
+            _ => Err(TokenConfigError::InvalidAudience),
+        },
         _ => Err(TokenConfigError::InvalidAudience),
     }
 }
