@@ -131,22 +131,6 @@ async fn browser_flow_registers_logs_in_consents_and_uses_every_token() {
     let id = verify_id_token(&demo, &client_id, id_token, &nonce).await;
     assert!(id["sub"].as_str().unwrap().ends_with(USER), "{id}");
 
-    // the code is single use
-    let (status, replay) = demo
-        .token(
-            &client_id,
-            &secret,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
-    assert_eq!(status, 400);
-    assert_eq!(replay["error"], "invalid_grant");
-
     // the protected API echoes the token's claims
     let me = demo
         .http
@@ -227,6 +211,137 @@ async fn browser_flow_registers_logs_in_consents_and_uses_every_token() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(dead["error"], "invalid_grant");
+
+    // the code was single use
+    let (status, replay) = demo
+        .token(
+            &client_id,
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(replay["error"], "invalid_grant");
+}
+
+/// Log in, approve, redeem: returns (client_id, secret, code, verifier, tokens).
+async fn full_authorization(demo: &Demo) -> (String, String, String, String, Value) {
+    let (client_id, secret) = register_web_client(demo, "App").await;
+    let (verifier, challenge) = pkce();
+    let page = start(demo, &client_id, &challenge, "s", "n").await;
+    let (_, _, consent) = login(demo, &page, USER, PASSWORD).await;
+    let (_, headers, _) = decide(demo, &consent, "approve").await;
+    let code = query(&location(&headers))["code"].clone();
+    let (status, tokens) = demo
+        .token(
+            &client_id,
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    (client_id, secret, code, verifier, tokens)
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused_and_revokes_the_refresh_token_it_issued() {
+    let demo = spawn().await;
+    let (client_id, secret, code, verifier, tokens) = full_authorization(&demo).await;
+    let (status, replay) = demo
+        .token(
+            &client_id,
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(replay["error"], "invalid_grant");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, dead) = demo
+        .token(
+            &client_id,
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+    assert_eq!(status, 400, "{dead}");
+    assert_eq!(dead["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn code_redemption_without_the_pkce_verifier_fails() {
+    let demo = spawn().await;
+    let (client_id, secret) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let page = start(&demo, &client_id, &challenge, "s", "n").await;
+    let (_, _, consent) = login(&demo, &page, USER, PASSWORD).await;
+    let (_, headers, _) = decide(&demo, &consent, "approve").await;
+    let code = query(&location(&headers))["code"].clone();
+    let (wrong, _) = pkce();
+    for form in [
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+        ],
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", wrong.as_str()),
+        ],
+    ] {
+        let (status, err) = demo.token(&client_id, &secret, &form).await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            matches!(
+                err["error"].as_str(),
+                Some("invalid_grant" | "invalid_request")
+            ),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn api_me_refuses_missing_malformed_and_foreign_tokens() {
+    let demo = spawn().await;
+    let (_, _, _, _, tokens) = full_authorization(&demo).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    for auth in [
+        None,
+        Some("Bearer not-a-jwt".to_owned()),
+        // an ID token is not an access token (typ, aud)
+        Some(format!("Bearer {id_token}")),
+        Some("Basic YTpi".to_owned()),
+    ] {
+        let mut req = demo.http.get(demo.url("/api/me"));
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{auth:?}");
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(challenge.contains("resource_metadata="), "{challenge}");
+    }
 }
 
 #[tokio::test]
