@@ -469,9 +469,8 @@ impl Interaction for DemoHost {
             Some(false) => return ConsentOutcome::Denied,
             None => {}
         }
-        if ctx.options.no_interaction {
-            return ConsentOutcome::Denied;
-        }
+        // Under `prompt=none` attesto turns a consent page into
+        // `consent_required`; the page is never shown.
         let client_name = self
             .shared
             .client(ctx.client_id)
