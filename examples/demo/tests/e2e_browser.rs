@@ -598,3 +598,86 @@ fn only_the_memory_database_is_accepted_for_now() {
         "the password never reaches the message"
     );
 }
+
+#[tokio::test]
+async fn prompt_none_without_a_session_redirects_with_login_required() {
+    let demo = spawn().await;
+    let (client_id, _) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}&prompt=none",
+        authorize_url(&client_id, SCOPE, "quiet", "n", &challenge)
+    );
+    let (status, headers, body) = demo.get(&url).await;
+    assert!((300..400).contains(&status), "{status}: {body}");
+    let q = query(&location(&headers));
+    assert_eq!(q["error"], "login_required");
+    assert_eq!(q["state"], "quiet");
+    assert_eq!(q["iss"], demo.issuer);
+}
+
+#[tokio::test]
+async fn prompt_login_asks_again_even_with_a_session() {
+    let demo = spawn().await;
+    let (client_id, _) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let page = start(&demo, &client_id, &challenge, "s1", "n1").await;
+    let (_, _, consent) = login(&demo, &page, USER, PASSWORD).await;
+    let (_, headers, _) = decide(&demo, &consent, "approve").await;
+    assert!(query(&location(&headers)).contains_key("code"));
+
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}&prompt=login",
+        authorize_url(&client_id, SCOPE, "s2", "n2", &challenge)
+    );
+    let (status, headers, body) = demo.get(&url).await;
+    let (status, _, body) = follow(&demo, status, headers, body).await;
+    assert_eq!(status, 200, "the login page again: {body}");
+    assert!(body.contains("action=\"/login\""), "{body}");
+    // after signing in again, the remembered consent lets it through
+    let (status, headers, body) = login(&demo, &body, USER, PASSWORD).await;
+    assert!((300..400).contains(&status), "{status}: {body}");
+    let q = query(&location(&headers));
+    assert_eq!(q["state"], "s2");
+    assert!(q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn prompt_consent_asks_again_after_a_remembered_consent() {
+    let demo = spawn().await;
+    let (client_id, _) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let page = start(&demo, &client_id, &challenge, "s1", "n1").await;
+    let (_, _, consent) = login(&demo, &page, USER, PASSWORD).await;
+    decide(&demo, &consent, "approve").await;
+
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}&prompt=consent",
+        authorize_url(&client_id, SCOPE, "s2", "n2", &challenge)
+    );
+    let (status, headers, body) = demo.get(&url).await;
+    let (status, _, body) = follow(&demo, status, headers, body).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("action=\"/consent\""), "{body}");
+    let (status, headers, _) = decide(&demo, &body, "approve").await;
+    assert!((300..400).contains(&status));
+    assert_eq!(query(&location(&headers))["state"], "s2");
+}
+
+#[tokio::test]
+async fn session_cookie_is_secure_when_the_issuer_is_https() {
+    let demo = spawn_with_issuer(Some("https://id.example")).await;
+    let (client_id, _) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let resp = demo
+        .http
+        .get(demo.url(&authorize_url(&client_id, SCOPE, "s", "n", &challenge)))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+}

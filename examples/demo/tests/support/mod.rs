@@ -36,9 +36,16 @@ pub struct Demo {
 
 /// Start the demo on a loopback port.
 pub async fn spawn() -> Demo {
+    spawn_with_issuer(None).await
+}
+
+/// Start the demo on a loopback port with `issuer` (default `http://<addr>`).
+pub async fn spawn_with_issuer(issuer: Option<&str>) -> Demo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = issuer.map_or(addr, str::to_owned);
     let app = attesto_demo::app(DemoConfig::ephemeral(issuer.clone()).unwrap()).unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Demo {
         issuer,
