@@ -254,9 +254,13 @@ pub(crate) fn code_name(e: &OAuthError) -> &'static str {
     }
 }
 
-/// Send an event to the sink.
+/// Send an event to the sink. A sink that panics cannot change the outcome
+/// of the request (seed-catalog-3a §4): the panic is caught and logged.
 pub(crate) fn emit<H: Host, S: Stores>(inner: &Inner<H, S>, event: &Event) {
-    inner.events.on_event(event);
+    let sink = &inner.events;
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.on_event(event))).is_err() {
+        tracing::error!(target: "attesto::audit", event = event.name.as_str(), "the event sink panicked");
+    }
 }
 
 fn denied<H: Host, S: Stores>(inner: &Inner<H, S>, audit: &Audit, err: &OAuthError) {
