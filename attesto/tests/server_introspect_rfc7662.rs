@@ -1,5 +1,10 @@
 //! The introspection endpoint (RFC 7662, RFC 9701) over real HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -19,7 +24,13 @@ fn rt(r: &Reply) -> String {
 
 async fn cc_token(s: &TestServer) -> String {
     let r = s
-        .token_basic("conf", &[("grant_type", "client_credentials"), ("scope", "reports.read")])
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "reports.read"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     at(&r)
@@ -33,13 +44,27 @@ async fn introspection_without_client_authentication_is_invalid_client() {
     let r = s.introspect(&[("token", &token)], &[]).await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"));
     r.assert_no_store();
-    let public = s.introspect(&[("token", &token), ("client_id", "pub")], &[]).await;
-    assert_eq!((public.status, public.error().as_str()), (400, "invalid_client"));
-    assert_eq!(public.json()["error_description"], "client authentication required");
-    let wrong = s
-        .introspect(&[("token", &token)], &[("authorization", &basic("conf", "nope"))])
+    let public = s
+        .introspect(&[("token", &token), ("client_id", "pub")], &[])
         .await;
-    assert_eq!((wrong.status, wrong.error().as_str()), (401, "invalid_client"));
+    assert_eq!(
+        (public.status, public.error().as_str()),
+        (400, "invalid_client")
+    );
+    assert_eq!(
+        public.json()["error_description"],
+        "client authentication required"
+    );
+    let wrong = s
+        .introspect(
+            &[("token", &token)],
+            &[("authorization", &basic("conf", "nope"))],
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.error().as_str()),
+        (401, "invalid_client")
+    );
 }
 
 #[tokio::test]
@@ -48,7 +73,10 @@ async fn active_access_token_is_described() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let token = cc_token(&s).await;
     let r = s
-        .introspect(&[("token", &token)], &[("authorization", &basic("other", SECRET))])
+        .introspect(
+            &[("token", &token)],
+            &[("authorization", &basic("other", SECRET))],
+        )
         .await;
     assert_eq!(r.status, 200);
     r.assert_no_store();
@@ -75,12 +103,23 @@ async fn unknown_expired_or_garbage_token_is_only_active_false() {
     tampered.pop();
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
     for t in ["unknown-refresh-token", "a.b.c", tampered.as_str()] {
-        assert_eq!(s.introspect_as("conf", t).await, json!({"active": false}), "{t}");
+        assert_eq!(
+            s.introspect_as("conf", t).await,
+            json!({"active": false}),
+            "{t}"
+        );
     }
     s.clock.advance(301);
-    assert_eq!(s.introspect_as("conf", &token).await, json!({"active": false}), "expired, no leeway");
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false}),
+        "expired, no leeway"
+    );
     let missing = s
-        .introspect(&[("token_type_hint", "access_token")], &[("authorization", &basic("conf", SECRET))])
+        .introspect(
+            &[("token_type_hint", "access_token")],
+            &[("authorization", &basic("conf", SECRET))],
+        )
         .await;
     assert_eq!(missing.error(), "invalid_request");
 }
@@ -90,7 +129,10 @@ async fn another_servers_token_is_inactive() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let foreign = start(TestHost::with_clients(standard_clients())).await;
     let token = cc_token(&foreign).await;
-    assert_eq!(s.introspect_as("conf", &token).await, json!({"active": false}));
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false})
+    );
 }
 
 #[tokio::test]
@@ -101,7 +143,10 @@ async fn jwt_response_when_the_caller_accepts_it() {
     let r = s
         .introspect(
             &[("token", &token)],
-            &[("authorization", &basic("other", SECRET)), ("accept", JWT_TYPE)],
+            &[
+                ("authorization", &basic("other", SECRET)),
+                ("accept", JWT_TYPE),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -125,7 +170,11 @@ async fn jwt_response_when_the_caller_accepts_it() {
         .unwrap()
         .clone();
     let key = VerifyingKey::from_jwk(jwk, AlgorithmSet::ALL).unwrap();
-    let claims = jws.verify(&key, AlgorithmSet::ALL).unwrap().claims().unwrap();
+    let claims = jws
+        .verify(&key, AlgorithmSet::ALL)
+        .unwrap()
+        .claims()
+        .unwrap();
     assert_eq!(claims["iss"], ISSUER);
     assert_eq!(claims["aud"], "other");
     assert_eq!(claims["iat"], NOW);
@@ -134,7 +183,10 @@ async fn jwt_response_when_the_caller_accepts_it() {
     let inactive = s
         .introspect(
             &[("token", "nope")],
-            &[("authorization", &basic("other", SECRET)), ("accept", JWT_TYPE)],
+            &[
+                ("authorization", &basic("other", SECRET)),
+                ("accept", JWT_TYPE),
+            ],
         )
         .await;
     assert_eq!(
@@ -160,11 +212,23 @@ async fn refresh_token_is_active_until_rotated_or_revoked() {
     assert_eq!(body["exp"], NOW + 30 * 24 * 3600);
     assert!(body.get("token_type").is_none());
     let rotated = s
-        .token_basic("conf", &[("grant_type", "refresh_token"), ("refresh_token", &rt(&tokens))])
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&tokens)),
+            ],
+        )
         .await;
     assert_eq!(rotated.status, 200);
-    assert_eq!(s.introspect_as("other", &rt(&tokens)).await, json!({"active": false}));
-    assert_eq!(s.introspect_as("other", &rt(&rotated)).await["active"], true);
+    assert_eq!(
+        s.introspect_as("other", &rt(&tokens)).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        s.introspect_as("other", &rt(&rotated)).await["active"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -192,7 +256,13 @@ async fn token_for_another_resource_is_still_ours() {
         .push(("conf".into(), OTHER_API.into()));
     let s = start(host).await;
     let r = s
-        .token_basic("conf", &[("grant_type", "client_credentials"), ("resource", OTHER_API)])
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", OTHER_API),
+            ],
+        )
         .await;
     let body = s.introspect_as("other", &at(&r)).await;
     assert_eq!(body["active"], true);

@@ -1,5 +1,10 @@
 //! The revocation endpoint (RFC 7009) over real HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -25,13 +30,19 @@ async fn offline_tokens(s: &TestServer, client: &str) -> Reply {
 }
 
 async fn revoke_as(s: &TestServer, client: &str, token: &str) -> Reply {
-    s.revoke(&[("token", token)], &[("authorization", &basic(client, SECRET))])
-        .await
+    s.revoke(
+        &[("token", token)],
+        &[("authorization", &basic(client, SECRET))],
+    )
+    .await
 }
 
 async fn refresh(s: &TestServer, client: &str, token: &str) -> Reply {
-    s.token_basic(client, &[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .await
+    s.token_basic(
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
 }
 
 fn assert_revoked_ok(r: &Reply) {
@@ -67,7 +78,11 @@ async fn another_clients_refresh_token_is_not_revoked() {
     let tokens = offline_tokens(&s, "conf").await;
     assert_revoked_ok(&revoke_as(&s, "other", &rt(&tokens)).await);
     assert_revoked_ok(&revoke_as(&s, "other", &at(&tokens)).await);
-    assert_eq!(refresh(&s, "conf", &rt(&tokens)).await.status, 200, "still usable");
+    assert_eq!(
+        refresh(&s, "conf", &rt(&tokens)).await.status,
+        200,
+        "still usable"
+    );
 }
 
 #[tokio::test]
@@ -79,7 +94,10 @@ async fn revoking_a_refresh_token_revokes_its_whole_family() {
     assert_eq!(second.status, 200);
     // revoke the (already rotated) ancestor: its descendant dies too
     assert_revoked_ok(&revoke_as(&s, "conf", &rt(&first)).await);
-    assert_eq!(refresh(&s, "conf", &rt(&second)).await.error(), "invalid_grant");
+    assert_eq!(
+        refresh(&s, "conf", &rt(&second)).await.error(),
+        "invalid_grant"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +106,10 @@ async fn revoking_a_refresh_token_then_introspecting_shows_inactive() {
     let tokens = offline_tokens(&s, "conf").await;
     assert_eq!(s.introspect_as("other", &rt(&tokens)).await["active"], true);
     assert_revoked_ok(&revoke_as(&s, "conf", &rt(&tokens)).await);
-    assert_eq!(s.introspect_as("other", &rt(&tokens)).await, json!({"active": false}));
+    assert_eq!(
+        s.introspect_as("other", &rt(&tokens)).await,
+        json!({"active": false})
+    );
     assert_eq!(
         s.introspect_as("other", &at(&tokens)).await,
         json!({"active": false}),
@@ -110,15 +131,23 @@ async fn access_token_revocation_is_200_and_revokes_its_grant() {
             .await;
         assert_revoked_ok(&r);
     }
-    assert_eq!(s.introspect_as("other", &at(&tokens)).await, json!({"active": false}));
-    assert_eq!(refresh(&s, "conf", &rt(&tokens)).await.error(), "invalid_grant");
+    assert_eq!(
+        s.introspect_as("other", &at(&tokens)).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        refresh(&s, "conf", &rt(&tokens)).await.error(),
+        "invalid_grant"
+    );
 }
 
 #[tokio::test]
 async fn client_credentials_token_revocation_is_a_no_op_success() {
     // seed-catalog-3a Must-test 52 (a token without a grant cannot be revoked early)
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let cc = s.token_basic("conf", &[("grant_type", "client_credentials")]).await;
+    let cc = s
+        .token_basic("conf", &[("grant_type", "client_credentials")])
+        .await;
     assert_revoked_ok(&revoke_as(&s, "conf", &at(&cc)).await);
     assert_eq!(s.introspect_as("other", &at(&cc)).await["active"], true);
 }
@@ -128,7 +157,10 @@ async fn missing_token_is_invalid_request() {
     // seed-catalog-3a Must-test 53
     let s = start(TestHost::with_clients(standard_clients())).await;
     let r = s
-        .revoke(&[("token_type_hint", "refresh_token")], &[("authorization", &basic("conf", SECRET))])
+        .revoke(
+            &[("token_type_hint", "refresh_token")],
+            &[("authorization", &basic("conf", SECRET))],
+        )
         .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_request"));
     r.assert_no_store();
@@ -141,15 +173,31 @@ async fn unauthenticated_revocation_is_invalid_client() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let tokens = offline_tokens(&s, "conf").await;
     let none = s.revoke(&[("token", &rt(&tokens))], &[]).await;
-    assert_eq!((none.status, none.error().as_str()), (400, "invalid_client"));
+    assert_eq!(
+        (none.status, none.error().as_str()),
+        (400, "invalid_client")
+    );
     none.assert_no_store();
     let wrong = s
-        .revoke(&[("token", &rt(&tokens))], &[("authorization", &basic("conf", "wrong"))])
+        .revoke(
+            &[("token", &rt(&tokens))],
+            &[("authorization", &basic("conf", "wrong"))],
+        )
         .await;
-    assert_eq!((wrong.status, wrong.error().as_str()), (401, "invalid_client"));
-    assert_eq!(wrong.header("www-authenticate").as_deref(), Some(r#"Basic realm="OAuth""#));
+    assert_eq!(
+        (wrong.status, wrong.error().as_str()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        wrong.header("www-authenticate").as_deref(),
+        Some(r#"Basic realm="OAuth""#)
+    );
     wrong.assert_no_store();
-    assert_eq!(refresh(&s, "conf", &rt(&tokens)).await.status, 200, "nothing revoked");
+    assert_eq!(
+        refresh(&s, "conf", &rt(&tokens)).await.status,
+        200,
+        "nothing revoked"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +213,11 @@ async fn public_client_revokes_its_own_token_by_client_id() {
     assert_revoked_ok(&r);
     let again = s
         .token(
-            &[("grant_type", "refresh_token"), ("refresh_token", &rt(&tokens)), ("client_id", "pub")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&tokens)),
+                ("client_id", "pub"),
+            ],
             &[],
         )
         .await;

@@ -1,6 +1,11 @@
 //! Hostile and malformed input at the token, revocation and introspection
 //! endpoints: always a 4xx OAuth JSON error, never a 5xx, a panic or a hang.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -15,7 +20,10 @@ const ENDPOINTS: [&str; 3] = ["/oauth/token", "/oauth/revoke", "/oauth/introspec
 fn assert_oauth_error(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.status, status, "{r:?}");
     assert_eq!(r.error(), code, "{r:?}");
-    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
     r.assert_no_store();
 }
 
@@ -32,21 +40,37 @@ async fn empty_body_is_invalid_request() {
 async fn wrong_content_type_is_refused_before_client_authentication() {
     // seed-catalog-2 §35.E Must-test 68a
     let s = start(TestHost::with_clients(standard_clients())).await;
-    for ct in ["text/plain", "application/json", "multipart/form-data; boundary=x"] {
+    for ct in [
+        "text/plain",
+        "application/json",
+        "multipart/form-data; boundary=x",
+    ] {
         for path in ENDPOINTS {
             let r = s
-                .post_raw(path, "grant_type=client_credentials", &[("content-type", ct)])
+                .post_raw(
+                    path,
+                    "grant_type=client_credentials",
+                    &[("content-type", ct)],
+                )
                 .await;
             assert_oauth_error(&r, 400, "invalid_request");
-            assert!(r.json()["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("application/x-www-form-urlencoded"));
+            assert!(
+                r.json()["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("application/x-www-form-urlencoded")
+            );
         }
     }
-    let none = s.post_raw("/oauth/token", "grant_type=client_credentials", &[]).await;
+    let none = s
+        .post_raw("/oauth/token", "grant_type=client_credentials", &[])
+        .await;
     assert_oauth_error(&none, 400, "invalid_request");
-    assert_eq!(s.server.host().lookups.load(Ordering::SeqCst), 0, "no client lookup");
+    assert_eq!(
+        s.server.host().lookups.load(Ordering::SeqCst),
+        0,
+        "no client lookup"
+    );
 }
 
 #[tokio::test]
@@ -54,7 +78,11 @@ async fn credentials_in_the_query_string_are_refused() {
     // seed-catalog-2 §35.E Must-test 68a
     let s = start(TestHost::with_clients(standard_clients())).await;
     let auth = basic("conf", SECRET);
-    for q in ["client_secret=x", "grant_type=client_credentials", "scope=a"] {
+    for q in [
+        "client_secret=x",
+        "grant_type=client_credentials",
+        "scope=a",
+    ] {
         let r = s
             .post_raw(
                 &format!("/oauth/token?{q}"),
@@ -65,7 +93,11 @@ async fn credentials_in_the_query_string_are_refused() {
         assert_oauth_error(&r, 400, "invalid_request");
     }
     let harmless = s
-        .post_raw("/oauth/token?trace=1", "grant_type=client_credentials", &[FORM, ("authorization", &auth)])
+        .post_raw(
+            "/oauth/token?trace=1",
+            "grant_type=client_credentials",
+            &[FORM, ("authorization", &auth)],
+        )
         .await;
     assert_eq!(harmless.status, 200);
 }
@@ -79,7 +111,9 @@ async fn duplicated_parameters_are_invalid_request() {
         "grant_type=client_credentials&scope=a&scope=",
         "grant_type=client_credentials&client_id=conf&client_id=conf",
     ] {
-        let r = s.post_raw("/oauth/token", body, &[FORM, ("authorization", &auth)]).await;
+        let r = s
+            .post_raw("/oauth/token", body, &[FORM, ("authorization", &auth)])
+            .await;
         assert_oauth_error(&r, 400, "invalid_request");
     }
     for path in ["/oauth/revoke", "/oauth/introspect"] {
@@ -93,7 +127,10 @@ async fn duplicated_parameters_are_invalid_request() {
 #[tokio::test]
 async fn oversized_body_is_413_with_an_oauth_error() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let big = format!("grant_type=client_credentials&pad={}", "a".repeat(70 * 1024));
+    let big = format!(
+        "grant_type=client_credentials&pad={}",
+        "a".repeat(70 * 1024)
+    );
     for path in ENDPOINTS {
         let r = s.post_raw(path, big.clone(), &[FORM]).await;
         assert_oauth_error(&r, 413, "invalid_request");
@@ -153,11 +190,17 @@ async fn invalid_utf8_and_control_characters_are_invalid_request() {
 async fn unknown_client_and_unknown_grant_are_oauth_errors() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let r = s
-        .token(&[("grant_type", "client_credentials"), ("client_id", "ghost")], &[])
+        .token(
+            &[("grant_type", "client_credentials"), ("client_id", "ghost")],
+            &[],
+        )
         .await;
     assert_oauth_error(&r, 400, "invalid_client");
     let r = s
-        .token(&[("grant_type", "urn:example:unknown")], &[("authorization", &basic("conf", SECRET))])
+        .token(
+            &[("grant_type", "urn:example:unknown")],
+            &[("authorization", &basic("conf", SECRET))],
+        )
         .await;
     assert_oauth_error(&r, 400, "unsupported_grant_type");
 }
@@ -226,7 +269,8 @@ fn arbitrary_bodies_never_yield_a_server_error() {
     runner
         .run(&(params, 0usize..3), |(pairs, endpoint)| {
             let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let r = rt.block_on(s.post_form(ENDPOINTS[endpoint], &pairs, &[("authorization", &auth)]));
+            let r =
+                rt.block_on(s.post_form(ENDPOINTS[endpoint], &pairs, &[("authorization", &auth)]));
             prop_assert!(r.status < 500, "{r:?}");
             Ok(())
         })

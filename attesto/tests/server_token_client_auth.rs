@@ -1,5 +1,10 @@
 //! Client authentication at the token endpoint, over real HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -24,7 +29,10 @@ async fn basic_and_body_secret_together_is_invalid_request() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let auth = basic("conf", SECRET);
     let r = s
-        .token(&[CC, ("client_secret", SECRET)], &[("authorization", &auth)])
+        .token(
+            &[CC, ("client_secret", SECRET)],
+            &[("authorization", &auth)],
+        )
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error(), "invalid_request");
@@ -69,8 +77,14 @@ async fn unknown_client_is_indistinguishable_from_a_wrong_secret() {
         .await;
     for r in [&unknown, &wrong] {
         assert_eq!(r.status, 401, "{r:?}");
-        assert_eq!(r.header("www-authenticate").as_deref(), Some(r#"Basic realm="OAuth""#));
-        assert_eq!(r.json()["error_description"], "client authentication failed");
+        assert_eq!(
+            r.header("www-authenticate").as_deref(),
+            Some(r#"Basic realm="OAuth""#)
+        );
+        assert_eq!(
+            r.json()["error_description"],
+            "client authentication failed"
+        );
         r.assert_no_store();
     }
     assert_eq!(unknown.text, wrong.text, "byte-identical bodies");
@@ -94,7 +108,9 @@ async fn revoked_client_fails_like_an_unknown_client() {
 async fn public_client_identified_by_client_id_only_is_admitted() {
     // seed-catalog-2 §35.A Must-test 7; seed-catalog-3a Must-test 23
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("pub", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("pub", &["documents.read"]))
+        .await;
     let r = s.redeem("pub", true, &code, &verifier, &[]).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["token_type"], "Bearer");
@@ -109,7 +125,10 @@ async fn confidential_client_with_client_id_only_is_invalid_client_without_chall
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"));
     assert!(r.header("www-authenticate").is_none());
     let none = s.token(&[CC], &[]).await;
-    assert_eq!((none.status, none.error().as_str()), (400, "invalid_client"));
+    assert_eq!(
+        (none.status, none.error().as_str()),
+        (400, "invalid_client")
+    );
     assert!(none.header("www-authenticate").is_none());
 }
 
@@ -121,11 +140,22 @@ async fn header_failure_is_401_with_challenge_and_body_failure_is_400_without() 
         .token(&[CC], &[("authorization", &basic("post", "wrong"))])
         .await;
     assert_eq!(header.status, 401);
-    assert!(header.header("www-authenticate").unwrap().starts_with("Basic"));
+    assert!(
+        header
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
     let body = s
-        .token(&[CC, ("client_id", "post"), ("client_secret", "wrong")], &[])
+        .token(
+            &[CC, ("client_id", "post"), ("client_secret", "wrong")],
+            &[],
+        )
         .await;
-    assert_eq!((body.status, body.error().as_str()), (400, "invalid_client"));
+    assert_eq!(
+        (body.status, body.error().as_str()),
+        (400, "invalid_client")
+    );
     assert!(body.header("www-authenticate").is_none());
     let ok = s
         .token(&[CC, ("client_id", "post"), ("client_secret", SECRET)], &[])
@@ -139,8 +169,15 @@ async fn unusable_authorization_header_still_earns_a_basic_challenge() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     for value in ["Basic !!!garbage", "Bearer xyz", "Basic"] {
         let r = s.token(&[CC], &[("authorization", value)]).await;
-        assert_eq!((r.status, r.error().as_str()), (401, "invalid_client"), "{value}");
-        assert_eq!(r.header("www-authenticate").as_deref(), Some(r#"Basic realm="OAuth""#));
+        assert_eq!(
+            (r.status, r.error().as_str()),
+            (401, "invalid_client"),
+            "{value}"
+        );
+        assert_eq!(
+            r.header("www-authenticate").as_deref(),
+            Some(r#"Basic realm="OAuth""#)
+        );
     }
 }
 
@@ -157,7 +194,10 @@ async fn two_authorization_headers_are_invalid_request() {
 #[tokio::test]
 async fn form_encoded_basic_credentials_are_decoded_before_verification() {
     // seed-catalog-2 §35.A Must-test 20
-    let s = start(TestHost::with_clients([TestClient::confidential("my:app").secret("a+b c")])).await;
+    let s = start(TestHost::with_clients([
+        TestClient::confidential("my:app").secret("a+b c")
+    ]))
+    .await;
     // base64("my%3Aapp:a%2Bb+c")
     let r = s
         .token(&[CC], &[("authorization", &basic("my:app", "a+b c"))])
@@ -181,7 +221,10 @@ async fn private_key_jwt_client_authenticates_end_to_end() {
     let r = s.token(&pairs, &[]).await;
     assert_eq!(r.status, 200, "{r:?}");
     let claims = jwt_claims(r.json()["access_token"].as_str().unwrap());
-    assert_eq!(claims["client_id"], "pk", "client id from the assertion sub");
+    assert_eq!(
+        claims["client_id"], "pk",
+        "client id from the assertion sub"
+    );
     assert_eq!(claims["sub"], "oc_pk");
 }
 
@@ -195,7 +238,10 @@ async fn private_key_jwt_for_the_endpoint_url_instead_of_the_issuer_is_invalid_c
     pairs.extend(client_assertion_pairs(&a));
     let r = s.token(&pairs, &[]).await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"));
-    assert_eq!(r.json()["error_description"], "client authentication failed");
+    assert_eq!(
+        r.json()["error_description"],
+        "client authentication failed"
+    );
 }
 
 #[tokio::test]
@@ -208,7 +254,10 @@ async fn replayed_client_assertion_is_invalid_client() {
     pairs.extend(client_assertion_pairs(&a));
     assert_eq!(s.token(&pairs, &[]).await.status, 200);
     let again = s.token(&pairs, &[]).await;
-    assert_eq!((again.status, again.error().as_str()), (400, "invalid_client"));
+    assert_eq!(
+        (again.status, again.error().as_str()),
+        (400, "invalid_client")
+    );
 }
 
 #[tokio::test]
@@ -241,13 +290,22 @@ async fn client_assertion_with_a_disallowed_algorithm_is_invalid_client() {
         );
         let payload = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            format!(r#"{{"iss":"pk","sub":"pk","aud":"{}","jti":"j","iat":{},"exp":{}}}"#, ISSUER, NOW, NOW + 60),
+            format!(
+                r#"{{"iss":"pk","sub":"pk","aud":"{}","jti":"j","iat":{},"exp":{}}}"#,
+                ISSUER,
+                NOW,
+                NOW + 60
+            ),
         );
         let forged = format!("{header}.{payload}.c2ln");
         let mut pairs = vec![CC];
         pairs.extend(client_assertion_pairs(&forged));
         let r = s.token(&pairs, &[]).await;
-        assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"), "{alg}");
+        assert_eq!(
+            (r.status, r.error().as_str()),
+            (400, "invalid_client"),
+            "{alg}"
+        );
     }
 }
 
@@ -265,7 +323,11 @@ async fn private_key_jwt_client_without_keys_is_invalid_client() {
         let mut pairs = vec![CC];
         pairs.extend(client_assertion_pairs(&a));
         let r = s.token(&pairs, &[]).await;
-        assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"), "{id}");
+        assert_eq!(
+            (r.status, r.error().as_str()),
+            (400, "invalid_client"),
+            "{id}"
+        );
     }
 }
 
@@ -275,18 +337,24 @@ async fn client_registry_outage_is_503_not_invalid_client() {
     let s = start(host).await;
     s.server.host().down.store(true, Ordering::SeqCst);
     let r = s.token_basic("conf", &[CC]).await;
-    assert_eq!((r.status, r.error().as_str()), (503, "temporarily_unavailable"));
+    assert_eq!(
+        (r.status, r.error().as_str()),
+        (503, "temporarily_unavailable")
+    );
     r.assert_no_store();
 }
 
 #[tokio::test]
 async fn grant_not_registered_by_the_client_is_refused_before_dispatch() {
     // seed-catalog-3a Must-test 18
-    let s = start(TestHost::with_clients([
-        TestClient::confidential("cc-only").grants(&["client_credentials"]),
-    ]))
+    let s = start(TestHost::with_clients([TestClient::confidential(
+        "cc-only",
+    )
+    .grants(&["client_credentials"])]))
     .await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("cc-only", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("cc-only", &["documents.read"]))
+        .await;
     let r = s.redeem("cc-only", false, &code, &verifier, &[]).await;
     assert_eq!((r.status, r.error().as_str()), (400, "unauthorized_client"));
     // no code lookup side effect: the code is still live

@@ -1,5 +1,10 @@
 //! DPoP and sender constraints at the token endpoint, over real HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -41,16 +46,25 @@ async fn proof_binds_the_token_with_dpop_type_and_jkt() {
     let key = es256();
     let proof = s.proof(&key, None);
     let r = s
-        .token(&[CC], &[("authorization", &basic("conf", SECRET)), ("dpop", &proof)])
+        .token(
+            &[CC],
+            &[("authorization", &basic("conf", SECRET)), ("dpop", &proof)],
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["token_type"], "DPoP");
-    assert_eq!(at_claims(&r)["cnf"]["jkt"], key.verifying_key().thumbprint());
+    assert_eq!(
+        at_claims(&r)["cnf"]["jkt"],
+        key.verifying_key().thumbprint()
+    );
     assert!(r.header("dpop-nonce").is_none(), "nonces are off");
     let issued = s.events_named(EventName::TokenIssued);
     assert_eq!(issued[0].token_type, Some("DPoP"));
     assert_eq!(issued[0].sender_constraint, Some(SenderConstraint::Dpop));
-    assert_eq!(issued[0].metadata["cnf"]["jkt"], key.verifying_key().thumbprint());
+    assert_eq!(
+        issued[0].metadata["cnf"]["jkt"],
+        key.verifying_key().thumbprint()
+    );
 }
 
 #[tokio::test]
@@ -65,7 +79,13 @@ async fn dpop_required_client_without_a_proof_gets_no_token() {
     let key = es256();
     let proof = s.proof(&key, None);
     let ok = s
-        .token(&[CC], &[("authorization", &basic("dpop-only", SECRET)), ("dpop", &proof)])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &basic("dpop-only", SECRET)),
+                ("dpop", &proof),
+            ],
+        )
         .await;
     assert_eq!(ok.json()["token_type"], "DPoP");
 }
@@ -107,17 +127,32 @@ async fn nonce_challenge_round_trip() {
     let key = es256();
     let auth = basic("conf", SECRET);
     let first = s
-        .token(&[CC], &[("authorization", &auth), ("dpop", &s.proof(&key, None))])
+        .token(
+            &[CC],
+            &[("authorization", &auth), ("dpop", &s.proof(&key, None))],
+        )
         .await;
-    assert_eq!((first.status, first.error().as_str()), (400, "use_dpop_nonce"));
+    assert_eq!(
+        (first.status, first.error().as_str()),
+        (400, "use_dpop_nonce")
+    );
     first.assert_no_store();
     let nonce = first.header("dpop-nonce").expect("a fresh nonce");
     let retry = s
-        .token(&[CC], &[("authorization", &auth), ("dpop", &s.proof(&key, Some(&nonce)))])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &auth),
+                ("dpop", &s.proof(&key, Some(&nonce))),
+            ],
+        )
         .await;
     assert_eq!(retry.status, 200, "{retry:?}");
     assert_eq!(retry.json()["token_type"], "DPoP");
-    assert!(retry.header("dpop-nonce").is_some(), "the next nonce rides along");
+    assert!(
+        retry.header("dpop-nonce").is_some(),
+        "the next nonce rides along"
+    );
 }
 
 #[tokio::test]
@@ -127,13 +162,19 @@ async fn stale_or_forged_nonce_is_answered_with_a_fresh_one() {
     let key = es256();
     let auth = basic("conf", SECRET);
     let first = s
-        .token(&[CC], &[("authorization", &auth), ("dpop", &s.proof(&key, None))])
+        .token(
+            &[CC],
+            &[("authorization", &auth), ("dpop", &s.proof(&key, None))],
+        )
         .await;
     let nonce = first.header("dpop-nonce").unwrap();
     s.clock.advance(3_600);
     for n in [nonce.as_str(), "forged-nonce"] {
         let r = s
-            .token(&[CC], &[("authorization", &auth), ("dpop", &s.proof(&key, Some(n)))])
+            .token(
+                &[CC],
+                &[("authorization", &auth), ("dpop", &s.proof(&key, Some(n)))],
+            )
             .await;
         assert_eq!(r.error(), "use_dpop_nonce", "{n}");
         assert!(r.header("dpop-nonce").is_some_and(|f| f != n));
@@ -147,7 +188,14 @@ async fn two_dpop_headers_are_invalid_dpop_proof() {
     let key = es256();
     let (a, b) = (s.proof(&key, None), s.proof(&key, None));
     let r = s
-        .token(&[CC], &[("authorization", &basic("conf", SECRET)), ("dpop", &a), ("dpop", &b)])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &basic("conf", SECRET)),
+                ("dpop", &a),
+                ("dpop", &b),
+            ],
+        )
         .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_dpop_proof"));
 }
@@ -160,22 +208,38 @@ async fn wrong_htm_htu_or_a_replayed_proof_is_invalid_dpop_proof() {
     let auth = basic("conf", SECRET);
     let bad = [
         dpop_proof(&key, "GET", &s.token_url(), s.now(), None),
-        dpop_proof(&key, "POST", &format!("{ISSUER}/oauth/revoke"), s.now(), None),
+        dpop_proof(
+            &key,
+            "POST",
+            &format!("{ISSUER}/oauth/revoke"),
+            s.now(),
+            None,
+        ),
         // the loopback URL the request really went to is not the canonical htu
         dpop_proof(&key, "POST", &s.url("/oauth/token"), s.now(), None),
         dpop_proof(&key, "POST", &s.token_url(), s.now() - 3_600, None),
         "not.a.proof".to_owned(),
     ];
     for proof in &bad {
-        let r = s.token(&[CC], &[("authorization", &auth), ("dpop", proof)]).await;
-        assert_eq!((r.status, r.error().as_str()), (400, "invalid_dpop_proof"), "{r:?}");
+        let r = s
+            .token(&[CC], &[("authorization", &auth), ("dpop", proof)])
+            .await;
+        assert_eq!(
+            (r.status, r.error().as_str()),
+            (400, "invalid_dpop_proof"),
+            "{r:?}"
+        );
     }
     let good = s.proof(&key, None);
     assert_eq!(
-        s.token(&[CC], &[("authorization", &auth), ("dpop", &good)]).await.status,
+        s.token(&[CC], &[("authorization", &auth), ("dpop", &good)])
+            .await
+            .status,
         200
     );
-    let replay = s.token(&[CC], &[("authorization", &auth), ("dpop", &good)]).await;
+    let replay = s
+        .token(&[CC], &[("authorization", &auth), ("dpop", &good)])
+        .await;
     assert_eq!(replay.error(), "invalid_dpop_proof");
 }
 
@@ -184,14 +248,34 @@ async fn htu_comes_from_the_issuer_not_the_host_header() {
     let s = start(TestHost::with_clients(standard_clients())).await;
     let key = es256();
     let auth = basic("conf", SECRET);
-    let spoofed = dpop_proof(&key, "POST", "https://evil.example/oauth/token", s.now(), None);
+    let spoofed = dpop_proof(
+        &key,
+        "POST",
+        "https://evil.example/oauth/token",
+        s.now(),
+        None,
+    );
     let r = s
-        .token(&[CC], &[("authorization", &auth), ("dpop", &spoofed), ("host", "evil.example")])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &auth),
+                ("dpop", &spoofed),
+                ("host", "evil.example"),
+            ],
+        )
         .await;
     assert_eq!(r.error(), "invalid_dpop_proof");
     let canonical = s.proof(&key, None);
     let r = s
-        .token(&[CC], &[("authorization", &auth), ("dpop", &canonical), ("host", "evil.example")])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &auth),
+                ("dpop", &canonical),
+                ("host", "evil.example"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
@@ -205,7 +289,13 @@ async fn public_client_refresh_token_is_bound_to_its_dpop_key() {
         .issue_code(CodeSpec::new("pub", &["offline_access", "documents.read"]))
         .await;
     let first = s
-        .redeem("pub", true, &code, &verifier, &[("dpop", &s.proof(&key, None))])
+        .redeem(
+            "pub",
+            true,
+            &code,
+            &verifier,
+            &[("dpop", &s.proof(&key, None))],
+        )
         .await;
     assert_eq!(first.status, 200, "{first:?}");
     let refresh_token = rt(&first);
@@ -220,8 +310,14 @@ async fn public_client_refresh_token_is_bound_to_its_dpop_key() {
     let no_proof = s.token(&pairs, &[]).await;
     assert_eq!(no_proof.error(), "invalid_dpop_proof");
     let ok = s.token(&pairs, &[("dpop", &s.proof(&key, None))]).await;
-    assert_eq!(ok.status, 200, "refused attempts did not burn the token: {ok:?}");
-    assert_eq!(at_claims(&ok)["cnf"]["jkt"], key.verifying_key().thumbprint());
+    assert_eq!(
+        ok.status, 200,
+        "refused attempts did not burn the token: {ok:?}"
+    );
+    assert_eq!(
+        at_claims(&ok)["cnf"]["jkt"],
+        key.verifying_key().thumbprint()
+    );
 }
 
 #[tokio::test]
@@ -233,18 +329,33 @@ async fn confidential_client_may_refresh_with_a_new_dpop_key() {
         .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
         .await;
     let first = s
-        .redeem("conf", false, &code, &verifier, &[("dpop", &s.proof(&key, None))])
+        .redeem(
+            "conf",
+            false,
+            &code,
+            &verifier,
+            &[("dpop", &s.proof(&key, None))],
+        )
         .await;
     assert_eq!(first.json()["token_type"], "DPoP");
     let new_key = es256();
     let r = s
         .token(
-            &[("grant_type", "refresh_token"), ("refresh_token", &rt(&first))],
-            &[("authorization", &basic("conf", SECRET)), ("dpop", &s.proof(&new_key, None))],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&first)),
+            ],
+            &[
+                ("authorization", &basic("conf", SECRET)),
+                ("dpop", &s.proof(&new_key, None)),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(at_claims(&r)["cnf"]["jkt"], new_key.verifying_key().thumbprint());
+    assert_eq!(
+        at_claims(&r)["cnf"]["jkt"],
+        new_key.verifying_key().thumbprint()
+    );
 }
 
 #[tokio::test]
@@ -256,7 +367,10 @@ async fn dpop_bound_code_without_proof_is_refused_before_client_auth_and_not_spe
     spec.dpop_jkt = Some(key.verifying_key().thumbprint().to_owned());
     let (code, verifier) = s.issue_code(spec).await;
     let r = s
-        .token(&[("grant_type", "authorization_code"), ("code", &code)], &[])
+        .token(
+            &[("grant_type", "authorization_code"), ("code", &code)],
+            &[],
+        )
         .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_request"));
     assert_eq!(r.json()["error_description"], "DPoP proof required");
@@ -270,10 +384,19 @@ async fn dpop_bound_code_without_proof_is_refused_before_client_auth_and_not_spe
         "still redeemable"
     );
     let ok = s
-        .redeem("conf", false, &code, &verifier, &[("dpop", &s.proof(&key, None))])
+        .redeem(
+            "conf",
+            false,
+            &code,
+            &verifier,
+            &[("dpop", &s.proof(&key, None))],
+        )
         .await;
     assert_eq!(ok.status, 200, "{ok:?}");
-    assert_eq!(at_claims(&ok)["cnf"]["jkt"], key.verifying_key().thumbprint());
+    assert_eq!(
+        at_claims(&ok)["cnf"]["jkt"],
+        key.verifying_key().thumbprint()
+    );
 }
 
 #[tokio::test]
@@ -286,7 +409,13 @@ async fn dpop_bound_code_redeemed_with_another_key_is_refused() {
     let (code, verifier) = s.issue_code(spec).await;
     let other = es256();
     let r = s
-        .redeem("conf", false, &code, &verifier, &[("dpop", &s.proof(&other, None))])
+        .redeem(
+            "conf",
+            false,
+            &code,
+            &verifier,
+            &[("dpop", &s.proof(&other, None))],
+        )
         .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_dpop_proof"));
 }
@@ -296,7 +425,13 @@ async fn denial_events_record_the_attempted_sender_constraint() {
     // seed-catalog-2 §35.D Must-test 65 (attempted method, nothing verified)
     let s = start(TestHost::with_clients(standard_clients())).await;
     let r = s
-        .token(&[CC], &[("authorization", &basic("conf", "wrong")), ("dpop", "garbage")])
+        .token(
+            &[CC],
+            &[
+                ("authorization", &basic("conf", "wrong")),
+                ("dpop", "garbage"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 401);
     let denied = s.events_named(EventName::TokenDenied);

@@ -1,6 +1,11 @@
 //! Token endpoint grants over real HTTP: authorization_code, refresh_token,
 //! client_credentials, resource indicators, responses and events.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_token_support;
 
@@ -31,8 +36,11 @@ async fn offline_tokens(s: &TestServer, client: &str) -> Reply {
 }
 
 async fn refresh(s: &TestServer, client: &str, token: &str) -> Reply {
-    s.token_basic(client, &[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .await
+    s.token_basic(
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -42,11 +50,19 @@ async fn every_token_response_is_no_store() {
     let ok = s.token_basic("conf", &[CC]).await;
     assert_eq!(ok.status, 200);
     ok.assert_no_store();
-    assert_eq!(ok.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        ok.header("content-type").as_deref(),
+        Some("application/json")
+    );
     for r in [
         s.token_basic("conf", &[("grant_type", "password")]).await,
-        s.token_basic("conf", &[("grant_type", "authorization_code"), ("code", "nope")]).await,
-        s.token(&[CC], &[("authorization", &basic("conf", "bad"))]).await,
+        s.token_basic(
+            "conf",
+            &[("grant_type", "authorization_code"), ("code", "nope")],
+        )
+        .await,
+        s.token(&[CC], &[("authorization", &basic("conf", "bad"))])
+            .await,
         s.token_basic("conf", &[CC, ("scope", "admin")]).await,
     ] {
         assert!(r.status >= 400, "{r:?}");
@@ -58,7 +74,9 @@ async fn every_token_response_is_no_store() {
 async fn client_credentials_issues_a_bearer_token_without_refresh_token() {
     // seed-catalog-3a Must-test 61; seed-catalog-3b Must-test 40
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let r = s.token_basic("conf", &[CC, ("scope", "reports.read")]).await;
+    let r = s
+        .token_basic("conf", &[CC, ("scope", "reports.read")])
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
     let body = r.json();
     assert_eq!(body["token_type"], "Bearer");
@@ -93,7 +111,9 @@ async fn client_credentials_by_a_public_client_is_refused() {
 async fn scope_outside_the_catalog_is_invalid_scope() {
     // seed-catalog-3a Must-test 63
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let r = s.token_basic("conf", &[CC, ("scope", "reports.read admin")]).await;
+    let r = s
+        .token_basic("conf", &[CC, ("scope", "reports.read admin")])
+        .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_scope"));
     let malformed = s.token_basic("conf", &[CC, ("scope", "a  b")]).await;
     assert_eq!(malformed.error(), "invalid_scope");
@@ -102,10 +122,14 @@ async fn scope_outside_the_catalog_is_invalid_scope() {
 #[tokio::test]
 async fn wildcard_catalog_entries_cover_one_level() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let ok = s.token_basic("conf", &[CC, ("scope", "documents.read documents.write")]).await;
+    let ok = s
+        .token_basic("conf", &[CC, ("scope", "documents.read documents.write")])
+        .await;
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(ok.json()["scope"], "documents.read documents.write");
-    let deep = s.token_basic("conf", &[CC, ("scope", "documents.a.b")]).await;
+    let deep = s
+        .token_basic("conf", &[CC, ("scope", "documents.a.b")])
+        .await;
     assert_eq!(deep.error(), "invalid_scope");
 }
 
@@ -115,8 +139,15 @@ async fn scope_outside_the_clients_allowed_scopes_is_invalid_scope() {
     let mut c = TestClient::confidential("narrow");
     c.allowed_scopes = Some(vec!["reports.read".into()]);
     let s = start(TestHost::with_clients([c])).await;
-    assert_eq!(s.token_basic("narrow", &[CC, ("scope", "reports.read")]).await.status, 200);
-    let r = s.token_basic("narrow", &[CC, ("scope", "reports.read documents.read")]).await;
+    assert_eq!(
+        s.token_basic("narrow", &[CC, ("scope", "reports.read")])
+            .await
+            .status,
+        200
+    );
+    let r = s
+        .token_basic("narrow", &[CC, ("scope", "reports.read documents.read")])
+        .await;
     assert_eq!(r.error(), "invalid_scope");
 }
 
@@ -126,7 +157,10 @@ async fn missing_grant_type_is_invalid_request_and_unknown_is_unsupported() {
     let r = s.token_basic("conf", &[("scope", "reports.read")]).await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_request"));
     let r = s.token_basic("conf", &[("grant_type", "password")]).await;
-    assert_eq!((r.status, r.error().as_str()), (400, "unsupported_grant_type"));
+    assert_eq!(
+        (r.status, r.error().as_str()),
+        (400, "unsupported_grant_type")
+    );
 }
 
 #[tokio::test]
@@ -137,7 +171,10 @@ async fn disabled_grant_is_unsupported_grant_type() {
     })
     .await;
     let r = refresh(&s, "conf", "whatever").await;
-    assert_eq!((r.status, r.error().as_str()), (400, "unsupported_grant_type"));
+    assert_eq!(
+        (r.status, r.error().as_str()),
+        (400, "unsupported_grant_type")
+    );
     assert_eq!(s.token_basic("conf", &[CC]).await.status, 200);
 }
 
@@ -156,7 +193,10 @@ async fn code_redemption_issues_an_id_token_with_nonce_at_hash_and_auth_time() {
     let id = body["id_token"].as_str().unwrap();
     let claims = jwt_claims(id);
     assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
-    assert_eq!(claims["sub"], "usr_alice", "the host's `sub` claim never wins");
+    assert_eq!(
+        claims["sub"], "usr_alice",
+        "the host's `sub` claim never wins"
+    );
     assert_eq!(claims["aud"], "conf");
     assert_eq!(claims["iss"], ISSUER);
     assert_eq!(claims["auth_time"], NOW - 30);
@@ -181,11 +221,17 @@ async fn code_redemption_issues_an_id_token_with_nonce_at_hash_and_auth_time() {
 async fn code_without_code_verifier_is_invalid_grant() {
     // seed-catalog-3a Must-test 57
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, _verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, _verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let r = s
         .token_basic(
             "conf",
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
         )
         .await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_grant"));
@@ -194,18 +240,26 @@ async fn code_without_code_verifier_is_invalid_grant() {
 #[tokio::test]
 async fn wrong_code_verifier_is_invalid_grant_and_spends_the_code() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let wrong = "x".repeat(43);
     let r = s.redeem("conf", false, &code, &wrong, &[]).await;
     assert_eq!(r.error(), "invalid_grant");
     let again = s.redeem("conf", false, &code, &verifier, &[]).await;
-    assert_eq!(again.error(), "invalid_grant", "a captured code gets no second try");
+    assert_eq!(
+        again.error(),
+        "invalid_grant",
+        "a captured code gets no second try"
+    );
 }
 
 #[tokio::test]
 async fn code_issued_to_another_client_is_invalid_grant() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let r = s.redeem("other", false, &code, &verifier, &[]).await;
     assert_eq!((r.status, r.error().as_str()), (400, "invalid_grant"));
 }
@@ -213,7 +267,9 @@ async fn code_issued_to_another_client_is_invalid_grant() {
 #[tokio::test]
 async fn redirect_uri_must_repeat_the_authorization_request() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let r = s
         .token_basic(
             "conf",
@@ -226,11 +282,17 @@ async fn redirect_uri_must_repeat_the_authorization_request() {
         )
         .await;
     assert_eq!(r.error(), "invalid_grant");
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let missing = s
         .token_basic(
             "conf",
-            &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &verifier),
+            ],
         )
         .await;
     assert_eq!(missing.error(), "invalid_grant");
@@ -240,10 +302,17 @@ async fn redirect_uri_must_repeat_the_authorization_request() {
     let omitted = s
         .token_basic(
             "conf",
-            &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &verifier),
+            ],
         )
         .await;
-    assert_eq!(omitted.status, 200, "not sent at /authorize, not needed here");
+    assert_eq!(
+        omitted.status, 200,
+        "not sent at /authorize, not needed here"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +323,12 @@ async fn public_client_code_without_pkce_cannot_be_redeemed() {
     let (code, _) = s.issue_code(spec).await;
     let r = s
         .token(
-            &[("grant_type", "authorization_code"), ("code", &code), ("client_id", "pub"), ("redirect_uri", REDIRECT)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", "pub"),
+                ("redirect_uri", REDIRECT),
+            ],
             &[],
         )
         .await;
@@ -273,7 +347,10 @@ async fn replayed_code_is_refused_and_revokes_what_the_first_redemption_issued()
     let (access, refresh_token) = (at(&first), rt(&first));
     assert_eq!(s.introspect_as("other", &access).await["active"], true);
     let replay = s.redeem("conf", false, &code, &verifier, &[]).await;
-    assert_eq!((replay.status, replay.error().as_str()), (400, "invalid_grant"));
+    assert_eq!(
+        (replay.status, replay.error().as_str()),
+        (400, "invalid_grant")
+    );
     let r = refresh(&s, "conf", &refresh_token).await;
     assert_eq!(r.error(), "invalid_grant", "the family is revoked");
     assert_eq!(
@@ -295,7 +372,9 @@ async fn refresh_token_is_delivered_only_through_the_offline_access_gate() {
     assert!(r.json()["refresh_token"].is_string());
     assert_eq!(s.events_named(EventName::RefreshIssued).len(), 1);
     assert!(s.events_named(EventName::RefreshRotated).is_empty());
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let without = s.redeem("conf", false, &code, &verifier, &[]).await;
     assert!(without.json().get("refresh_token").is_none());
     let unregistered = offline_tokens(&s, "no-refresh").await;
@@ -344,10 +423,17 @@ async fn reuse_after_the_grace_window_revokes_the_family() {
     assert_eq!(successor.status, 200);
     s.clock.advance(11);
     let reuse = refresh(&s, "conf", &rt(&first)).await;
-    assert_eq!((reuse.status, reuse.error().as_str()), (400, "invalid_grant"));
+    assert_eq!(
+        (reuse.status, reuse.error().as_str()),
+        (400, "invalid_grant")
+    );
     assert_eq!(s.events_named(EventName::RefreshReuseDetected).len(), 1);
     let after = refresh(&s, "conf", &rt(&successor)).await;
-    assert_eq!(after.error(), "invalid_grant", "the successor died with its family");
+    assert_eq!(
+        after.error(),
+        "invalid_grant",
+        "the successor died with its family"
+    );
     assert_eq!(
         s.introspect_as("other", &at(&successor)).await,
         serde_json::json!({"active": false})
@@ -362,8 +448,14 @@ async fn strict_mode_treats_any_second_presentation_as_reuse() {
     .await;
     let first = offline_tokens(&s, "conf").await;
     let successor = refresh(&s, "conf", &rt(&first)).await;
-    assert_eq!(refresh(&s, "conf", &rt(&first)).await.error(), "invalid_grant");
-    assert_eq!(refresh(&s, "conf", &rt(&successor)).await.error(), "invalid_grant");
+    assert_eq!(
+        refresh(&s, "conf", &rt(&first)).await.error(),
+        "invalid_grant"
+    );
+    assert_eq!(
+        refresh(&s, "conf", &rt(&successor)).await.error(),
+        "invalid_grant"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,7 +467,9 @@ async fn concurrent_refreshes_of_one_token_share_one_successor() {
     for _ in 0..8 {
         let s = Arc::clone(&s);
         let token = token.clone();
-        tasks.push(tokio::spawn(async move { refresh(&s, "conf", &token).await }));
+        tasks.push(tokio::spawn(
+            async move { refresh(&s, "conf", &token).await },
+        ));
     }
     let mut successors = Vec::new();
     for t in tasks {
@@ -403,14 +497,22 @@ async fn refresh_scope_may_only_narrow() {
     let wider = s
         .token_basic(
             "conf",
-            &[("grant_type", "refresh_token"), ("refresh_token", &rt(&first)), ("scope", "documents.read reports.read")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&first)),
+                ("scope", "documents.read reports.read"),
+            ],
         )
         .await;
     assert_eq!(wider.error(), "invalid_scope");
     let narrower = s
         .token_basic(
             "conf",
-            &[("grant_type", "refresh_token"), ("refresh_token", &rt(&first)), ("scope", "documents.read")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&first)),
+                ("scope", "documents.read"),
+            ],
         )
         .await;
     assert_eq!(narrower.status, 200, "{narrower:?}");
@@ -427,7 +529,9 @@ async fn unknown_or_garbage_refresh_token_is_invalid_grant() {
         let r = refresh(&s, "conf", t).await;
         assert_eq!((r.status, r.error().as_str()), (400, "invalid_grant"));
     }
-    let missing = s.token_basic("conf", &[("grant_type", "refresh_token")]).await;
+    let missing = s
+        .token_basic("conf", &[("grant_type", "refresh_token")])
+        .await;
     assert_eq!(missing.error(), "invalid_request");
 }
 
@@ -443,7 +547,10 @@ async fn multiple_resources_become_the_audience() {
         .token_basic("conf", &[CC, ("resource", API), ("resource", OTHER_API)])
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(jwt_claims(&at(&r))["aud"], serde_json::json!([API, OTHER_API]));
+    assert_eq!(
+        jwt_claims(&at(&r))["aud"],
+        serde_json::json!([API, OTHER_API])
+    );
     let single = s.token_basic("conf", &[CC, ("resource", OTHER_API)]).await;
     assert_eq!(jwt_claims(&at(&single))["aud"], OTHER_API);
 }
@@ -451,11 +558,25 @@ async fn multiple_resources_become_the_audience() {
 #[tokio::test]
 async fn malformed_or_disallowed_resource_is_invalid_target() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    for bad in ["relative/path", "https://api.example/#frag", "not a uri", OTHER_API] {
+    for bad in [
+        "relative/path",
+        "https://api.example/#frag",
+        "not a uri",
+        OTHER_API,
+    ] {
         let r = s.token_basic("conf", &[CC, ("resource", bad)]).await;
-        assert_eq!((r.status, r.error().as_str()), (400, "invalid_target"), "{bad}");
+        assert_eq!(
+            (r.status, r.error().as_str()),
+            (400, "invalid_target"),
+            "{bad}"
+        );
     }
-    assert!(s.token_basic("other", &[CC, ("resource", API)]).await.status == 200);
+    assert!(
+        s.token_basic("other", &[CC, ("resource", API)])
+            .await
+            .status
+            == 200
+    );
 }
 
 #[tokio::test]
@@ -485,8 +606,13 @@ async fn code_and_refresh_resources_only_narrow() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(jwt_claims(&at(&r))["aud"], OTHER_API);
     let refreshed = refresh(&s, "conf", &rt(&r)).await;
-    assert_eq!(jwt_claims(&at(&refreshed))["aud"], serde_json::json!([API, OTHER_API]));
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    assert_eq!(
+        jwt_claims(&at(&refreshed))["aud"],
+        serde_json::json!([API, OTHER_API])
+    );
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     let wider = s
         .token(
             &[
@@ -499,7 +625,11 @@ async fn code_and_refresh_resources_only_narrow() {
             &[("authorization", &auth)],
         )
         .await;
-    assert_eq!(wider.error(), "invalid_target", "the code was granted the default resource only");
+    assert_eq!(
+        wider.error(),
+        "invalid_target",
+        "the code was granted the default resource only"
+    );
 }
 
 #[tokio::test]
@@ -539,7 +669,9 @@ async fn a_panicking_event_sink_does_not_change_the_response() {
 #[tokio::test]
 async fn expired_code_is_invalid_grant() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s.issue_code(CodeSpec::new("conf", &["documents.read"])).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["documents.read"]))
+        .await;
     s.clock.advance(61);
     let r = s.redeem("conf", false, &code, &verifier, &[]).await;
     assert_eq!(r.error(), "invalid_grant");

@@ -16,6 +16,10 @@
 //!   ([RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)),
 //!   400 otherwise; a registry failure is 503.
 
+// `OAuthError` is the one error value of every endpoint step and is rendered
+// once per request; boxing it would only add an allocation on every error.
+#![allow(clippy::result_large_err)]
+
 use std::future::poll_fn;
 use std::pin::Pin;
 
@@ -97,7 +101,8 @@ async fn read_body(
     let read = async {
         let mut out = Vec::new();
         while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-            let frame = frame.map_err(|_| OAuthError::invalid_request("unreadable request body"))?;
+            let frame =
+                frame.map_err(|_| OAuthError::invalid_request("unreadable request body"))?;
             if let Ok(data) = frame.into_data() {
                 if out.len().saturating_add(data.len()) > limit {
                     return Err(too_large());
@@ -109,7 +114,11 @@ async fn read_body(
     };
     tokio::time::timeout(timeout, read)
         .await
-        .unwrap_or_else(|_| Err(OAuthError::invalid_request("the request body was not received in time")))
+        .unwrap_or_else(|_| {
+            Err(OAuthError::invalid_request(
+                "the request body was not received in time",
+            ))
+        })
 }
 
 /// Take a form POST apart: check the content type, refuse OAuth parameters in
@@ -297,12 +306,11 @@ pub(crate) async fn authenticate<H: Host, S: Stores>(
     now: UnixTime,
 ) -> Result<Authenticated<<H as ClientRegistry>::Client>, AuthFailure> {
     let authorization = authorization_values(headers);
-    let presented = parse_credentials(&authorization, &credential_pairs(params)).map_err(|e| {
-        AuthFailure {
+    let presented =
+        parse_credentials(&authorization, &credential_pairs(params)).map_err(|e| AuthFailure {
             error: client_auth_error(&e),
             client_id: params.get("client_id").map(str::to_owned),
-        }
-    })?;
+        })?;
     let fail = |presented: &PresentedCredentials, error: OAuthError| AuthFailure {
         error,
         client_id: Some(presented.client_id().to_owned()),

@@ -14,6 +14,10 @@
 //!   binding is refused (this server has no client-certificate source yet,
 //!   so it fails closed rather than issue an unbound token).
 
+// `OAuthError` is the one error value of every endpoint step and is rendered
+// once per request; boxing it would only add an allocation on every error.
+#![allow(clippy::result_large_err)]
+
 use axum::http::HeaderMap;
 
 use super::client::backend_error;

@@ -49,6 +49,10 @@
 //! report them inactive. Resource servers that verify tokens locally see the
 //! revocation only when the token expires.
 
+// `OAuthError` is the one error value of every endpoint step and is rendered
+// once per request; boxing it would only add an allocation on every error.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -281,7 +285,10 @@ fn denied<H: Host, S: Stores>(inner: &Inner<H, S>, audit: &Audit, err: &OAuthErr
     emit(inner, &e);
 }
 
-async fn token<H: Host, S: Stores>(State(inner): State<Arc<Inner<H, S>>>, req: Request) -> Response {
+async fn token<H: Host, S: Stores>(
+    State(inner): State<Arc<Inner<H, S>>>,
+    req: Request,
+) -> Response {
     let now = inner.clock.now();
     let mut audit = Audit {
         client_id: None,
@@ -485,7 +492,10 @@ impl<H: Host, S: Stores> GrantContext<'_, H, S> {
     /// Whether the first refresh token of a code grant is delivered.
     fn refresh_delivered(&self, scope: &[String]) -> bool {
         self.inner.cfg.has_grant(GrantType::RefreshToken)
-            && self.authd.client.allows_grant(GrantType::RefreshToken.as_str())
+            && self
+                .authd
+                .client
+                .allows_grant(GrantType::RefreshToken.as_str())
             && scope.iter().any(|s| s == OFFLINE_ACCESS)
     }
 
@@ -930,7 +940,13 @@ async fn refresh_token<H: Host, S: Stores>(
         (grant.auth_time, grant.acr.as_deref(), &grant.amr),
         &family,
     )?;
-    ctx.issued(EventName::TokenIssued, GrantType::RefreshToken, &at, true, None);
+    ctx.issued(
+        EventName::TokenIssued,
+        GrantType::RefreshToken,
+        &at,
+        true,
+        None,
+    );
     ctx.issued(
         EventName::RefreshRotated,
         GrantType::RefreshToken,
@@ -1082,8 +1098,14 @@ mod tests {
             *last ^= 1;
         }
         assert_eq!(seal.unseal(&SealedSuccessor::new(tampered), &parent), None);
-        assert_eq!(seal.unseal(&SealedSuccessor::new(vec![1, 2]), &parent), None);
-        assert_eq!(seal.unseal(&SealedSuccessor::new(Vec::new()), &parent), None);
+        assert_eq!(
+            seal.unseal(&SealedSuccessor::new(vec![1, 2]), &parent),
+            None
+        );
+        assert_eq!(
+            seal.unseal(&SealedSuccessor::new(Vec::new()), &parent),
+            None
+        );
     }
 
     #[test]
@@ -1092,7 +1114,10 @@ mod tests {
         assert_eq!(narrow_resources(d, &[], &[]).unwrap(), Vec::<String>::new());
         assert_eq!(narrow_resources(d, &[], &[d]).unwrap(), vec![d.to_owned()]);
         assert!(narrow_resources(d, &[], &["https://other.example"]).is_err());
-        let granted = vec!["https://a.example".to_owned(), "https://b.example".to_owned()];
+        let granted = vec![
+            "https://a.example".to_owned(),
+            "https://b.example".to_owned(),
+        ];
         assert_eq!(
             narrow_resources(d, &granted, &["https://b.example"]).unwrap(),
             vec!["https://b.example".to_owned()]

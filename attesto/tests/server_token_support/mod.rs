@@ -457,7 +457,10 @@ impl TestServer {
     }
 
     pub fn events_named(&self, name: EventName) -> Vec<Event> {
-        self.events().into_iter().filter(|e| e.name == name).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e.name == name)
+            .collect()
     }
 
     pub fn clear_events(&self) {
@@ -475,9 +478,7 @@ impl TestServer {
             client_id: spec.client_id.clone(),
             redirect_uri: spec.redirect_uri.clone(),
             scope: spec.scope.iter().map(|s| (*s).to_owned()).collect(),
-            code_challenge: spec
-                .pkce
-                .then(|| verifier.challenge().as_str().to_owned()),
+            code_challenge: spec.pkce.then(|| verifier.challenge().as_str().to_owned()),
             nonce: spec.nonce.clone(),
             subject: "alice".into(),
             auth_time: Some(now - 30),
@@ -539,7 +540,12 @@ impl TestServer {
             "iss": client, "sub": client, "aud": aud, "jti": unique("jti"),
             "iat": now, "exp": now + lifetime,
         });
-        sign_compact(key, &HeaderParams::typ("JWT"), claims.to_string().as_bytes()).unwrap()
+        sign_compact(
+            key,
+            &HeaderParams::typ("JWT"),
+            claims.to_string().as_bytes(),
+        )
+        .unwrap()
     }
 }
 
