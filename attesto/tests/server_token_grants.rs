@@ -684,3 +684,76 @@ async fn expired_code_is_invalid_grant() {
             .is_none()
     );
 }
+
+/// A keystore whose signing keys can be switched off (a KMS outage).
+struct FlakyKeys {
+    inner: attesto::jose::StaticKeystore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl attesto::jose::Keystore for FlakyKeys {
+    fn signing_key(&self, alg: attesto::jose::Algorithm) -> Option<Arc<attesto::jose::SigningKey>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.signing_key(alg)
+    }
+    fn default_signing_key(&self) -> Option<Arc<attesto::jose::SigningKey>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.default_signing_key()
+    }
+    fn verifying_key(
+        &self,
+        kid: Option<&str>,
+        alg: attesto::jose::Algorithm,
+    ) -> Option<Arc<attesto::jose::VerifyingKey>> {
+        self.inner.verifying_key(kid, alg)
+    }
+    fn jwks(&self) -> Arc<attesto::jose::JwksDocument> {
+        self.inner.jwks()
+    }
+}
+
+#[tokio::test]
+async fn signing_failure_is_a_generic_invalid_request() {
+    // seed-catalog-2 §35.E Must-test 71 (the code is spent by the atomic
+    // redeem before minting; see the report)
+    use attesto::jose::{Algorithm, StaticKeystore};
+    use attesto::secret::Secret;
+    use attesto::server::AuthorizationServer;
+    use attesto::store::memory::MemoryStores;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let keys = Arc::new(FlakyKeys {
+        inner: StaticKeystore::generate(Algorithm::ES256).unwrap(),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let server = AuthorizationServer::builder(
+        default_config(ISSUER).build().unwrap(),
+        TestHost::with_clients(standard_clients()),
+        MemoryStores::new(),
+        keys.clone(),
+    )
+    .server_secret(Secret::new(SERVER_SECRET))
+    .build()
+    .unwrap();
+    let router: axum::Router = server.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    keys.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .header("authorization", basic("conf", SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"error": "invalid_request", "error_description": "the token could not be issued"})
+    );
+}

@@ -328,7 +328,7 @@ fn store_error(e: &StoreError) -> OAuthError {
 fn requested_resources(params: &Params) -> Result<Vec<&str>, OAuthError> {
     let mut out: Vec<&str> = Vec::new();
     for r in params.get_all("resource") {
-        let ok = url::Url::parse(r).is_ok_and(|u| u.fragment().is_none() && !u.cannot_be_a_base());
+        let ok = url::Url::parse(r).is_ok_and(|u| u.fragment().is_none());
         if !ok {
             return Err(OAuthError::invalid_target(
                 "resource must be an absolute URI without a fragment",
