@@ -7,7 +7,9 @@
 //! (`impl IntoResponse for OAuthError`).
 
 mod authorize;
+mod client;
 pub mod config;
+mod dpop;
 pub mod interaction;
 mod introspect;
 pub mod metadata;
@@ -72,6 +74,8 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
+    /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
+    pub(crate) token_ep: token::TokenEndpoint,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -123,6 +127,12 @@ pub enum BuildError {
     /// The random source failed.
     #[error("random source")]
     Random(#[from] crate::secret::RandomError),
+    /// `scopes_supported` holds a malformed scope.
+    #[error("scope catalog")]
+    Scope(#[from] crate::scope::ScopeError),
+    /// Deriving a key from the server secret failed.
+    #[error("key derivation")]
+    Crypto,
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -172,7 +182,10 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
             .route(
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
-            );
+            )
+            .merge(token::routes::<H, S>(cfg))
+            .merge(revoke::routes::<H, S>(cfg))
+            .merge(introspect::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
@@ -254,6 +267,12 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
             .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
         let replay = StoreReplayGuard::new(self.stores.replay());
+        let token_ep = token::TokenEndpoint::new(
+            cfg,
+            Arc::clone(&self.keys),
+            Arc::clone(&self.clock),
+            secret.expose().as_bytes(),
+        )?;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -275,6 +294,7 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 replay,
                 client_auth,
                 secrets,
+                token_ep,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),
