@@ -183,9 +183,12 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
             )
+            .merge(authorize::routes::<H, S>(cfg))
             .merge(token::routes::<H, S>(cfg))
             .merge(revoke::routes::<H, S>(cfg))
-            .merge(introspect::routes::<H, S>(cfg));
+            .merge(introspect::routes::<H, S>(cfg))
+            .merge(userinfo::routes::<H, S>(cfg))
+            .merge(register::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
