@@ -7,7 +7,9 @@
 //! (`impl IntoResponse for OAuthError`).
 
 mod authorize;
+mod client;
 pub mod config;
+mod dpop;
 pub mod interaction;
 mod introspect;
 pub mod metadata;
@@ -83,6 +85,8 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
+    /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
+    pub(crate) token_ep: token::TokenEndpoint,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -134,6 +138,12 @@ pub enum BuildError {
     /// The random source failed.
     #[error("random source")]
     Random(#[from] crate::secret::RandomError),
+    /// `scopes_supported` holds a malformed scope.
+    #[error("scope catalog")]
+    Scope(#[from] crate::scope::ScopeError),
+    /// Deriving a key from the server secret failed.
+    #[error("key derivation")]
+    Crypto,
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -184,6 +194,11 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
             )
+            .merge(authorize::routes::<H, S>(cfg))
+            .merge(token::routes::<H, S>(cfg))
+            .merge(revoke::routes::<H, S>(cfg))
+            .merge(introspect::routes::<H, S>(cfg))
+            .merge(userinfo::routes::<H, S>(cfg))
             .merge(register::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
@@ -266,6 +281,12 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
             .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
         let replay = StoreReplayGuard::new(self.stores.replay());
+        let token_ep = token::TokenEndpoint::new(
+            cfg,
+            Arc::clone(&self.keys),
+            Arc::clone(&self.clock),
+            secret.expose().as_bytes(),
+        )?;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -287,6 +308,7 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 replay,
                 client_auth,
                 secrets,
+                token_ep,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),
