@@ -351,7 +351,7 @@ pub(crate) fn consent_key(client_id: &str, scopes: &[String]) -> String {
     format!("{client_id} {}", sorted.join(" "))
 }
 
-/// The demo host. Cheap to clone (everything lives in [`Shared`]).
+/// The demo host. Cheap to clone (its state is shared behind an `Arc`).
 #[derive(Clone)]
 pub struct DemoHost {
     pub(crate) shared: Arc<Shared>,

@@ -209,7 +209,7 @@ pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "ATTESTO_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Issuer identifier [default: http://<addr>]. Must be https unless the host is loopback.
+    /// Issuer identifier [default: http://ADDR]. Must be https unless the host is loopback.
     #[arg(long, env = "ATTESTO_ISSUER")]
     pub issuer: Option<String>,
     /// Storage backend. Only `memory:` (the default) is supported until attesto-sqlx lands.
