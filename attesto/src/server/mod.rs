@@ -31,6 +31,7 @@ pub use config::{
     ServerConfigBuilder,
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
+pub use resource::{Authenticated, ResourceGuard};
 
 use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
@@ -72,6 +73,8 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
+    /// The resource guard over this server's own tokens (userinfo, host routes).
+    pub(crate) guard: resource::ResourceGuard,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -123,6 +126,9 @@ pub enum BuildError {
     /// The random source failed.
     #[error("random source")]
     Random(#[from] crate::secret::RandomError),
+    /// The server's resource guard rejected the configuration.
+    #[error("resource guard")]
+    Guard(#[from] resource::ServerGuardError),
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -157,6 +163,17 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
         &self.inner.host
     }
 
+    /// A [`ResourceGuard`] for the host's own API routes: it verifies this
+    /// server's access tokens (keys, issuer, default resource as audience,
+    /// principal kinds), checks DPoP proofs against `issuer + path` with the
+    /// server's replay store, and points 401 challenges at the server's
+    /// `/.well-known/oauth-protected-resource`. See [`resource`] for how to
+    /// install it.
+    #[must_use]
+    pub fn resource_guard(&self) -> ResourceGuard {
+        self.inner.guard.clone()
+    }
+
     /// Every endpoint, discovery and JWKS, as a router hosts `.merge()` into
     /// their app. The `.well-known` documents are at the root (RFC 8615);
     /// the endpoints are under the configured prefix.
@@ -172,7 +189,9 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
             .route(
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
-            );
+            )
+            .merge(authorize::routes::<H, S>(cfg))
+            .merge(userinfo::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
@@ -254,6 +273,13 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
             .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
         let replay = StoreReplayGuard::new(self.stores.replay());
+        let guard = resource::ResourceGuard::for_server(
+            cfg,
+            &self.keys,
+            &self.clock,
+            &self.events,
+            replay.clone(),
+        )?;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -275,6 +301,7 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 replay,
                 client_auth,
                 secrets,
+                guard,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),
