@@ -1,6 +1,11 @@
 //! The authorization endpoint's error disposition: what is a direct error
 //! page (never a redirect) and what is redirected, and hostile input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_authz_support;
 
@@ -15,7 +20,9 @@ use server_authz_support::*;
 #[tokio::test]
 async fn unknown_client_gets_an_error_page_not_a_redirect() {
     let (h, _) = spawn().await;
-    let resp = h.get_authorize(&Authz::new().set("client_id", "nobody")).await;
+    let resp = h
+        .get_authorize(&Authz::new().set("client_id", "nobody"))
+        .await;
     assert_error_page(resp).await;
     let ev = h.events.last(EventName::AuthorizationFailed).unwrap();
     // The untrusted client_id is not recorded as a client.
@@ -26,7 +33,9 @@ async fn unknown_client_gets_an_error_page_not_a_redirect() {
 #[tokio::test]
 async fn revoked_client_gets_an_error_page() {
     let (h, _) = spawn().await;
-    let resp = h.get_authorize(&Authz::new().set("client_id", "revoked")).await;
+    let resp = h
+        .get_authorize(&Authz::new().set("client_id", "revoked"))
+        .await;
     assert_error_page(resp).await;
 }
 
@@ -60,7 +69,9 @@ async fn unregistered_redirect_uri_variants_get_an_error_page() {
         "javascript:alert(1)",
         " https://app.example/cb",
     ] {
-        let resp = h.get_authorize(&Authz::new().set("redirect_uri", uri)).await;
+        let resp = h
+            .get_authorize(&Authz::new().set("redirect_uri", uri))
+            .await;
         assert_error_page(resp).await;
     }
 }
@@ -78,7 +89,9 @@ async fn missing_redirect_uri_gets_an_error_page_even_with_one_registered() {
 #[tokio::test]
 async fn client_without_redirect_uris_is_refused_every_request() {
     let (h, _) = spawn().await;
-    let resp = h.get_authorize(&Authz::new().set("client_id", "no-uris")).await;
+    let resp = h
+        .get_authorize(&Authz::new().set("client_id", "no-uris"))
+        .await;
     assert_error_page(resp).await;
 }
 
@@ -87,7 +100,9 @@ async fn client_without_redirect_uris_is_refused_every_request() {
 async fn response_type_token_redirects_unsupported_response_type() {
     let (h, _) = spawn().await;
     for rt in ["token", "id_token", "code id_token", "CODE"] {
-        let resp = h.get_authorize(&Authz::new().set("response_type", rt)).await;
+        let resp = h
+            .get_authorize(&Authz::new().set("response_type", rt))
+            .await;
         assert_redirect_error(&resp, "unsupported_response_type", ISSUER);
     }
 }
@@ -95,7 +110,9 @@ async fn response_type_token_redirects_unsupported_response_type() {
 #[tokio::test]
 async fn missing_response_type_redirects_invalid_request() {
     let (h, _) = spawn().await;
-    let resp = h.get_authorize(&Authz::new().without("response_type")).await;
+    let resp = h
+        .get_authorize(&Authz::new().without("response_type"))
+        .await;
     assert_redirect_error(&resp, "invalid_request", ISSUER);
 }
 
@@ -111,7 +128,9 @@ async fn missing_pkce_challenge_redirects_invalid_request() {
         )
         .await;
     assert_redirect_error(&resp, "invalid_request", ISSUER);
-    let resp = h.get_authorize(&Authz::new().without("code_challenge")).await;
+    let resp = h
+        .get_authorize(&Authz::new().without("code_challenge"))
+        .await;
     assert_redirect_error(&resp, "invalid_request", ISSUER);
 }
 
@@ -160,7 +179,9 @@ async fn catalog_wildcard_admits_its_scopes() {
 async fn client_scope_restriction_redirects_invalid_scope() {
     let (h, _) = spawn().await;
     let limited = Authz::new().set("client_id", "limited");
-    let resp = h.get_authorize(&limited.clone().set("scope", "openid email")).await;
+    let resp = h
+        .get_authorize(&limited.clone().set("scope", "openid email"))
+        .await;
     assert_redirect_error(&resp, "invalid_scope", ISSUER);
     // The client's `documents.*` covers documents.read.
     let resp = h
@@ -173,7 +194,9 @@ async fn client_scope_restriction_redirects_invalid_scope() {
 #[tokio::test]
 async fn client_without_the_code_grant_redirects_unauthorized_client() {
     let (h, _) = spawn().await;
-    let resp = h.get_authorize(&Authz::new().set("client_id", "machine")).await;
+    let resp = h
+        .get_authorize(&Authz::new().set("client_id", "machine"))
+        .await;
     assert_redirect_error(&resp, "unauthorized_client", ISSUER);
     // Nothing was asked of the resource owner.
     assert!(h.server.host().seen().is_empty());
@@ -297,7 +320,13 @@ async fn redirected_error_emits_authorization_failed() {
 #[tokio::test]
 async fn duplicated_parameters_get_an_error_page() {
     let (h, _) = spawn().await;
-    for dup in ["client_id", "redirect_uri", "state", "scope", "code_challenge"] {
+    for dup in [
+        "client_id",
+        "redirect_uri",
+        "state",
+        "scope",
+        "code_challenge",
+    ] {
         let q = format!("{}&{dup}=again", Authz::new().query());
         let resp = h.get_authorize_raw(&q).await;
         let page = assert_error_page(resp).await;
@@ -311,7 +340,12 @@ async fn duplicated_parameters_get_an_error_page() {
 #[tokio::test]
 async fn invalid_utf8_or_control_characters_get_an_error_page() {
     let (h, _) = spawn().await;
-    for bad in ["state=%FF%FE", "state=a%00b", "state=a%0D%0ALocation:%20x", "state=%E2%82"] {
+    for bad in [
+        "state=%FF%FE",
+        "state=a%00b",
+        "state=a%0D%0ALocation:%20x",
+        "state=%E2%82",
+    ] {
         let q = format!("{}&{bad}", Authz::new().without("state").query());
         assert_error_page(h.get_authorize_raw(&q).await).await;
     }
@@ -352,7 +386,10 @@ async fn markup_in_inputs_is_escaped_on_the_error_page() {
         .get_authorize(&Authz::new().set("client_id", "<img src=x onerror=alert(1)>"))
         .await;
     let page = assert_error_page(resp).await;
-    assert!(!page.contains("<img") && !page.contains("onerror"), "{page}");
+    assert!(
+        !page.contains("<img") && !page.contains("onerror"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -382,7 +419,10 @@ async fn post_with_wrong_content_type_gets_an_error_page() {
     let resp = h
         .http
         .post(h.url(path))
-        .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
         .body(Authz::new().query())
         .send()
         .await

@@ -1,6 +1,11 @@
 //! The authorization endpoint over HTTP: successful flows, the host's login
 //! and consent steps, and the code record handed to the token endpoint.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod server_authz_support;
 
@@ -27,7 +32,7 @@ async fn successful_request_redirects_with_code_state_and_iss() {
     assert_eq!(url.path(), "/cb");
     assert_eq!(q["state"], "st-123");
     assert_eq!(q["iss"], ISSUER);
-    assert!(q.get("error").is_none());
+    assert!(!q.contains_key("error"));
     // 32 random bytes, base64url without padding.
     assert_eq!(q["code"].len(), 43);
     assert!(

@@ -41,7 +41,9 @@ use crate::host::{
 };
 use crate::pkce::Pkce;
 use crate::scope::{ScopeCatalog, ScopeSet};
-use crate::store::{AuthorizationCodeRecord, AuthorizationCodeStore, Confirmation, Stores, TokenHash};
+use crate::store::{
+    AuthorizationCodeRecord, AuthorizationCodeStore, Confirmation, Stores, TokenHash,
+};
 
 /// The most `resource` parameters one request may carry.
 const MAX_RESOURCES: usize = 16;
@@ -256,7 +258,11 @@ async fn authorize<H: Host, S: Stores>(
         .ok()
         .filter(|u| u.fragment().is_none() && !u.cannot_be_a_base())
     else {
-        return error_page(s, Some(client_id), "the registered redirect_uri is unusable");
+        return error_page(
+            s,
+            Some(client_id),
+            "the registered redirect_uri is unusable",
+        );
     };
     let redirect = Redirect {
         uri,
@@ -292,9 +298,7 @@ async fn authorize<H: Host, S: Stores>(
         LoginOutcome::Authenticated(a) => a,
         LoginOutcome::Respond(resp) if !req.options.no_interaction => return host_response(resp),
         LoginOutcome::Respond(_) => {
-            return fail(OAuthError::login_required(
-                "the end-user must authenticate",
-            ));
+            return fail(OAuthError::login_required("the end-user must authenticate"));
         }
         LoginOutcome::InteractionRequired(kind) => return fail(interaction_error(kind)),
     };
@@ -302,7 +306,9 @@ async fn authorize<H: Host, S: Stores>(
         Ok(sub) => sub,
         Err(e) => {
             tracing::error!(target: "attesto::authorize", error = %e, "the host authenticated an invalid subject id");
-            return fail(OAuthError::server_error("the end-user could not be identified"));
+            return fail(OAuthError::server_error(
+                "the end-user could not be identified",
+            ));
         }
     };
     let now = s.clock.now();
@@ -425,6 +431,8 @@ fn host_response(mut resp: Response) -> Response {
 }
 
 /// Every check after the client and redirect URI are trusted, in order.
+// An error ends the request once; boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
 fn validate<H: Host, S: Stores>(
     s: &Inner<H, S>,
     client: &<H as ClientRegistry>::Client,
@@ -517,9 +525,7 @@ fn validate<H: Host, S: Stores>(
                 "consent" => options.force_consent = true,
                 "select_account" => options.select_account = true,
                 _ => {
-                    return Err(OAuthError::invalid_request(
-                        "unsupported prompt value",
-                    ));
+                    return Err(OAuthError::invalid_request("unsupported prompt value"));
                 }
             }
         }
@@ -576,6 +582,7 @@ fn validate<H: Host, S: Stores>(
 /// The requested scope against the catalog (with wildcards) and the
 /// client's allowed scopes (RFC 6749 §3.3). No scope is `invalid_scope`:
 /// the server has no default scope to fall back to.
+#[allow(clippy::result_large_err)] // as `validate`
 fn scopes<C: OAuthClient>(
     cfg: &ServerConfig,
     client: &C,
@@ -592,8 +599,8 @@ fn scopes<C: OAuthClient>(
     }
     if let Some(allowed) = client.allowed_scopes() {
         // An allowed list that does not parse allows nothing (fail closed).
-        let allowed = ScopeSet::from_tokens(allowed.iter().map(AsRef::<str>::as_ref))
-            .unwrap_or_default();
+        let allowed =
+            ScopeSet::from_tokens(allowed.iter().map(AsRef::<str>::as_ref)).unwrap_or_default();
         if !granted.iter().all(|s| allowed.grants(s)) {
             return Err(OAuthError::invalid_scope(
                 "the requested scope is not allowed for this client",
@@ -696,21 +703,30 @@ mod tests {
 
     #[test]
     fn resource_may_repeat_other_parameters_may_not() {
-        let (p, r) = parse_params(b"resource=https%3A%2F%2Fa.example&client_id=x&resource=https://b.example").unwrap();
+        let (p, r) = parse_params(
+            b"resource=https%3A%2F%2Fa.example&client_id=x&resource=https://b.example",
+        )
+        .unwrap();
         assert_eq!(p.get("client_id"), Some("x"));
         assert_eq!(r, vec!["https://a.example", "https://b.example"]);
         assert_eq!(
             parse_params(b"client_id=x&client_id=y"),
             Err(FormError::Duplicate("client_id".into()))
         );
-        let (_, r) = parse_params(b"re%73ource=https://c.example&resource=https://d.example").unwrap();
+        let (_, r) =
+            parse_params(b"re%73ource=https://c.example&resource=https://d.example").unwrap();
         assert_eq!(r.len(), 2);
     }
 
     #[test]
     fn too_many_resources_are_refused() {
-        let body: Vec<String> = (0..=MAX_RESOURCES).map(|i| format!("resource=https://r{i}.example")).collect();
-        assert_eq!(parse_params(body.join("&").as_bytes()), Err(FormError::TooLarge));
+        let body: Vec<String> = (0..=MAX_RESOURCES)
+            .map(|i| format!("resource=https://r{i}.example"))
+            .collect();
+        assert_eq!(
+            parse_params(body.join("&").as_bytes()),
+            Err(FormError::TooLarge)
+        );
     }
 
     #[test]

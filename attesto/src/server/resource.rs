@@ -189,8 +189,11 @@ impl JtiReplayGuard for ReplayRef<'_> {
 
 trait ErasedNonces: Send + Sync {
     fn issue(&self, now: UnixTime) -> BoxFuture<'_, Result<String, BackendError>>;
-    fn check<'a>(&'a self, nonce: &'a str, now: UnixTime)
-    -> BoxFuture<'a, Result<bool, BackendError>>;
+    fn check<'a>(
+        &'a self,
+        nonce: &'a str,
+        now: UnixTime,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
 }
 
 impl<N: DpopNonceSource + 'static> ErasedNonces for N {
@@ -473,9 +476,11 @@ impl ResourceGuardBuilder {
     /// # Errors
     /// A [`GuardConfigError`] for a malformed URL, realm or cache lifetime.
     pub fn build(self) -> Result<ResourceGuard, GuardConfigError> {
-        crate::config::validate_issuer(&self.base_url).map_err(|_| GuardConfigError::ResourceUrl)?;
+        crate::config::validate_issuer(&self.base_url)
+            .map_err(|_| GuardConfigError::ResourceUrl)?;
         if let Some(rm) = &self.resource_metadata {
-            crate::config::validate_issuer(rm).map_err(|_| GuardConfigError::ResourceMetadataUrl)?;
+            crate::config::validate_issuer(rm)
+                .map_err(|_| GuardConfigError::ResourceMetadataUrl)?;
         }
         if let Some(realm) = &self.realm
             && (realm.is_empty() || realm.chars().any(char::is_control))
@@ -659,7 +664,7 @@ impl ResourceGuard {
             (_, Some(d)) => err.with_challenge(bearer).with_challenge(d.without_error()),
             (_, None) => err.with_challenge(bearer),
         };
-        ResourceError::OAuth(err)
+        ResourceError::OAuth(Box::new(err))
     }
 
     fn invalid_token(&self, description: &str, scheme: Scheme) -> ResourceError {
@@ -687,11 +692,7 @@ impl ResourceGuard {
             return Err(self.missing());
         };
         let verified = self.verify_token(token, scheme)?;
-        let cnf_jkt = verified
-            .claims
-            .cnf
-            .as_ref()
-            .and_then(|c| c.jkt.as_deref());
+        let cnf_jkt = verified.claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
         match scheme {
             Scheme::Bearer => {
                 if cnf_jkt.is_some() {
@@ -773,7 +774,11 @@ impl ResourceGuard {
         Ok(Some((scheme, token)))
     }
 
-    fn verify_token(&self, token: &str, scheme: Scheme) -> Result<Arc<VerifiedToken>, ResourceError> {
+    fn verify_token(
+        &self,
+        token: &str,
+        scheme: Scheme,
+    ) -> Result<Arc<VerifiedToken>, ResourceError> {
         let key = sha256(token.as_bytes());
         let now = self.inner.clock.now();
         if let Some(hit) = self.inner.cache.get(&key, now) {
@@ -843,10 +848,10 @@ impl ResourceGuard {
             return ResourceError::Unavailable;
         }
         if let Some(nonce) = e.fresh_nonce() {
-            let challenge = self
-                .dpop_challenge(true)
-                .unwrap_or_else(Challenge::dpop);
-            return ResourceError::OAuth(OAuthError::use_dpop_nonce_challenge(nonce, challenge));
+            let challenge = self.dpop_challenge(true).unwrap_or_else(Challenge::dpop);
+            return ResourceError::OAuth(Box::new(OAuthError::use_dpop_nonce_challenge(
+                nonce, challenge,
+            )));
         }
         if matches!(e, DpopError::NonceSource(_)) {
             return ResourceError::Unavailable;
@@ -876,12 +881,14 @@ impl ResourceGuard {
         events: &Arc<dyn EventSink>,
         replay: G,
     ) -> Result<Self, ServerGuardError> {
-        let verifier =
-            AccessTokenVerifier::builder(cfg.issuer.clone(), TrustedKeys::keystore(Arc::clone(keys)))
-                .audience(cfg.default_resource.clone())
-                .principal_kinds([cfg.user_kind.clone(), cfg.client_kind.clone()])
-                .clock(Arc::clone(clock))
-                .build()?;
+        let verifier = AccessTokenVerifier::builder(
+            cfg.issuer.clone(),
+            TrustedKeys::keystore(Arc::clone(keys)),
+        )
+        .audience(cfg.default_resource.clone())
+        .principal_kinds([cfg.user_kind.clone(), cfg.client_kind.clone()])
+        .clock(Arc::clone(clock))
+        .build()?;
         let mut builder = ResourceGuard::builder(verifier, cfg.issuer.clone())
             .resource_metadata(super::metadata::protected_resource_metadata_url(cfg))
             .replay_guard(replay)
@@ -919,9 +926,9 @@ pub enum ServerGuardError {
 fn is_token68(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Hand an event to the sink; a sink that panics is logged, never fatal.
@@ -1066,7 +1073,9 @@ impl Authenticated {
             _ => None,
         }
         .unwrap_or_else(|| self.guard.bearer_challenge(with_metadata));
-        let err = ResourceError::OAuth(OAuthError::insufficient_scope(required, challenge));
+        let err = ResourceError::OAuth(Box::new(OAuthError::insufficient_scope(
+            required, challenge,
+        )));
         self.guard.denied(&err, Some(self.token_type));
         Err(err)
     }
@@ -1136,7 +1145,7 @@ pub enum ResourceError {
     /// A protocol error: 400 `invalid_request`, 401 `invalid_token` /
     /// `invalid_dpop_proof` / `use_dpop_nonce`, 403 `insufficient_scope`.
     #[error("{0}")]
-    OAuth(OAuthError),
+    OAuth(Box<OAuthError>),
     /// A replay guard, nonce source or principal store could not decide: 503.
     #[error("temporarily unavailable")]
     Unavailable,
@@ -1186,11 +1195,11 @@ impl IntoResponse for ResourceError {
     fn into_response(self) -> Response {
         match self {
             ResourceError::Unauthenticated(a) => a.into_response(),
-            ResourceError::OAuth(e) => e.into_response(),
-            ResourceError::Unavailable => OAuthError::temporarily_unavailable(
-                "the server is temporarily unavailable",
-            )
-            .into_response(),
+            ResourceError::OAuth(e) => (*e).into_response(),
+            ResourceError::Unavailable => {
+                OAuthError::temporarily_unavailable("the server is temporarily unavailable")
+                    .into_response()
+            }
             ResourceError::NotConfigured => {
                 OAuthError::server_error("the resource is misconfigured").into_response()
             }

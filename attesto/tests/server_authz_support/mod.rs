@@ -180,23 +180,29 @@ pub fn alice_claims() -> Map<String, Value> {
 impl TestHost {
     pub fn new() -> Self {
         let mut clients = HashMap::new();
-        for c in [TestClient::new("app"), {
-            let mut c = TestClient::new("limited");
-            c.allowed_scopes = Some(vec!["openid".into(), "documents.*".into()]);
-            c
-        }, {
-            let mut c = TestClient::new("machine");
-            c.grant_types = Some(vec!["client_credentials".into()]);
-            c
-        }, {
-            let mut c = TestClient::new("no-uris");
-            c.redirect_uris = Vec::new();
-            c
-        }, {
-            let mut c = TestClient::new("two-uris");
-            c.redirect_uris = vec![REDIRECT.into(), "https://app.example/other?x=1".into()];
-            c
-        }] {
+        for c in [
+            TestClient::new("app"),
+            {
+                let mut c = TestClient::new("limited");
+                c.allowed_scopes = Some(vec!["openid".into(), "documents.*".into()]);
+                c
+            },
+            {
+                let mut c = TestClient::new("machine");
+                c.grant_types = Some(vec!["client_credentials".into()]);
+                c
+            },
+            {
+                let mut c = TestClient::new("no-uris");
+                c.redirect_uris = Vec::new();
+                c
+            },
+            {
+                let mut c = TestClient::new("two-uris");
+                c.redirect_uris = vec![REDIRECT.into(), "https://app.example/other?x=1".into()];
+                c
+            },
+        ] {
             clients.insert(c.id.clone(), c);
         }
         let mut users = HashMap::new();
@@ -395,10 +401,19 @@ pub struct Harness<H: attesto::server::Host> {
     pub http: reqwest::Client,
 }
 
+/// What host routes are built from.
+pub struct RouteCtx<'a, H> {
+    pub server: &'a AuthorizationServer<H, MemoryStores>,
+    pub keys: Arc<dyn Keystore>,
+    pub clock: Arc<FixedClock>,
+}
+
+pub type RoutesFn<H> = Box<dyn FnOnce(RouteCtx<'_, H>) -> Router>;
+
 pub struct Options<H> {
     pub host: H,
     pub config: Box<dyn FnOnce(ServerConfigBuilder) -> ServerConfigBuilder>,
-    pub routes: Box<dyn FnOnce(&AuthorizationServer<H, MemoryStores>) -> Router>,
+    pub routes: RoutesFn<H>,
     pub sink: Option<Arc<dyn EventSink>>,
 }
 
@@ -444,7 +459,12 @@ pub async fn spawn_with<H: attesto::server::Host + Clone>(opts: Options<H>) -> H
         .events(sink)
         .build()
         .unwrap();
-    let app: Router = server.router::<()>().merge((opts.routes)(&server));
+    let routes = (opts.routes)(RouteCtx {
+        server: &server,
+        keys: Arc::clone(&keys),
+        clock: Arc::clone(&clock),
+    });
+    let app: Router = server.router::<()>().merge(routes);
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
@@ -484,10 +504,23 @@ impl<H: attesto::server::Host> Harness<H> {
             .unwrap();
         let subject = USER_KIND.subject(sub).unwrap();
         let mut req = AccessTokenRequest::new(&subject, "app")
-            .scope(scope.split(' ').filter(|s| !s.is_empty()));
+            .scope(scope.split(' ').filter(|s| !s.is_empty()))
+            .ttl(300);
         if let Some(j) = jkt {
             req = req.dpop_jkt(j);
         }
+        issuer.mint(req).unwrap().access_token.expose().to_owned()
+    }
+
+    /// Mint `req` with the server's keys and `aud`.
+    pub fn mint(&self, req: AccessTokenRequest, aud: &str) -> String {
+        let cfg = self.server.config();
+        let issuer = AccessTokenIssuer::builder(cfg.issuer.clone(), Arc::clone(&self.keys))
+            .audience(aud)
+            .principal_kinds([USER_KIND, CLIENT_KIND])
+            .clock(self.clock.clone() as Arc<dyn Clock>)
+            .build()
+            .unwrap();
         issuer.mint(req).unwrap().access_token.expose().to_owned()
     }
 
@@ -501,13 +534,20 @@ impl<H: attesto::server::Host> Harness<H> {
             .build()
             .unwrap();
         let subject = CLIENT_KIND.subject(client).unwrap();
-        let req = AccessTokenRequest::new(&subject, client).scope(scope.split(' ').filter(|s| !s.is_empty()));
+        let req = AccessTokenRequest::new(&subject, client)
+            .scope(scope.split(' ').filter(|s| !s.is_empty()));
         issuer.mint(req).unwrap().access_token.expose().to_owned()
     }
 }
 
 /// A DPoP proof for `method` `htu` at `iat`, with `ath` for `token`.
-pub fn dpop_proof(key: &SigningKey, method: &str, htu: &str, token: Option<&str>, iat: i64) -> String {
+pub fn dpop_proof(
+    key: &SigningKey,
+    method: &str,
+    htu: &str,
+    token: Option<&str>,
+    iat: i64,
+) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let mut claims = json!({
         "jti": format!("jti-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)),
@@ -628,11 +668,14 @@ pub fn assert_redirect_error(resp: &reqwest::Response, error: &str, issuer: &str
         resp.status()
     );
     let (url, q) = location(resp);
-    assert_eq!(format!("{}{}", url.origin().ascii_serialization(), url.path()), REDIRECT);
+    assert_eq!(
+        format!("{}{}", url.origin().ascii_serialization(), url.path()),
+        REDIRECT
+    );
     assert_eq!(q.get("error").map(String::as_str), Some(error), "{q:?}");
     assert_eq!(q.get("state").map(String::as_str), Some("st-123"));
     assert_eq!(q.get("iss").map(String::as_str), Some(issuer));
-    assert!(q.get("code").is_none());
+    assert!(!q.contains_key("code"));
     assert_eq!(resp.headers()["cache-control"], "no-store");
 }
 
