@@ -28,6 +28,7 @@ use attesto::server::{
     AuthorizationServer, AuthorizeContext, Interaction, ResourcePolicy, ServerConfig,
     ServerConfigBuilder,
 };
+use attesto::store::Stores;
 use attesto::store::memory::MemoryStores;
 use attesto::token::{AccessTokenIssuer, AccessTokenRequest};
 use axum::Router;
@@ -390,11 +391,11 @@ impl EventSink for Panicking {
 }
 
 /// A running server.
-pub struct Harness<H: attesto::server::Host> {
+pub struct Harness<H: attesto::server::Host, S: Stores = MemoryStores> {
     pub base: String,
     pub addr: SocketAddr,
-    pub server: AuthorizationServer<H, MemoryStores>,
-    pub stores: MemoryStores,
+    pub server: AuthorizationServer<H, S>,
+    pub stores: S,
     pub clock: Arc<FixedClock>,
     pub events: Arc<Recorder>,
     pub keys: Arc<dyn Keystore>,
@@ -402,22 +403,22 @@ pub struct Harness<H: attesto::server::Host> {
 }
 
 /// What host routes are built from.
-pub struct RouteCtx<'a, H> {
-    pub server: &'a AuthorizationServer<H, MemoryStores>,
+pub struct RouteCtx<'a, H, S: Stores = MemoryStores> {
+    pub server: &'a AuthorizationServer<H, S>,
     pub keys: Arc<dyn Keystore>,
     pub clock: Arc<FixedClock>,
 }
 
-pub type RoutesFn<H> = Box<dyn FnOnce(RouteCtx<'_, H>) -> Router>;
+pub type RoutesFn<H, S = MemoryStores> = Box<dyn FnOnce(RouteCtx<'_, H, S>) -> Router>;
 
-pub struct Options<H> {
+pub struct Options<H, S: Stores = MemoryStores> {
     pub host: H,
     pub config: Box<dyn FnOnce(ServerConfigBuilder) -> ServerConfigBuilder>,
-    pub routes: RoutesFn<H>,
+    pub routes: RoutesFn<H, S>,
     pub sink: Option<Arc<dyn EventSink>>,
 }
 
-impl<H: attesto::server::Host> Options<H> {
+impl<H: attesto::server::Host, S: Stores> Options<H, S> {
     pub fn new(host: H) -> Self {
         Options {
             host,
@@ -434,6 +435,13 @@ pub async fn spawn() -> (Harness<TestHost>, TestHost) {
 }
 
 pub async fn spawn_with<H: attesto::server::Host + Clone>(opts: Options<H>) -> Harness<H> {
+    spawn_with_stores(opts, MemoryStores::new()).await
+}
+
+pub async fn spawn_with_stores<H: attesto::server::Host + Clone, S: Stores + Clone>(
+    opts: Options<H, S>,
+    stores: S,
+) -> Harness<H, S> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://127.0.0.1:{}", addr.port());
@@ -450,7 +458,6 @@ pub async fn spawn_with<H: attesto::server::Host + Clone>(opts: Options<H>) -> H
         .default_resource(API);
     let cfg = (opts.config)(builder).build().unwrap();
     let keys: Arc<dyn Keystore> = Arc::new(StaticKeystore::generate(Algorithm::ES256).unwrap());
-    let stores = MemoryStores::new();
     let clock = Arc::new(FixedClock::new(NOW));
     let events = Arc::new(Recorder::default());
     let sink: Arc<dyn EventSink> = opts.sink.unwrap_or_else(|| events.clone());
@@ -484,7 +491,7 @@ pub async fn spawn_with<H: attesto::server::Host + Clone>(opts: Options<H>) -> H
     }
 }
 
-impl<H: attesto::server::Host> Harness<H> {
+impl<H: attesto::server::Host, S: Stores> Harness<H, S> {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -621,7 +628,7 @@ impl Authz {
     }
 }
 
-impl<H: attesto::server::Host> Harness<H> {
+impl<H: attesto::server::Host, S: Stores> Harness<H, S> {
     pub async fn get_authorize(&self, req: &Authz) -> reqwest::Response {
         self.get_authorize_raw(&req.query()).await
     }
