@@ -651,6 +651,24 @@ fn guard_configuration_is_validated() {
         err(ResourceGuard::builder(verifier(), API).cache(10, 0)),
         GuardConfigError::CacheMaxAge
     );
+    let required = || {
+        DpopVerifier::builder()
+            .nonce_policy(attesto::dpop::NoncePolicy::Required)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        err(ResourceGuard::builder(verifier(), API).dpop(required())),
+        GuardConfigError::NonceSource
+    );
+    let issuer = attesto::dpop::NonceIssuer::new(&[7u8; 32], 60, 300).unwrap();
+    assert!(
+        ResourceGuard::builder(verifier(), API)
+            .dpop(required())
+            .nonces(issuer)
+            .build()
+            .is_ok()
+    );
     let guard = ResourceGuard::builder(verifier(), API).build().unwrap();
     assert!(guard.require_scopes(["bad scope"]).is_err());
 }
@@ -716,4 +734,42 @@ async fn arbitrary_authorization_headers_never_cause_a_server_error() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn resource_server_nonce_is_demanded_and_then_accepted() {
+    let mut opts = Options::new(TestHost::new());
+    opts.routes = Box::new(|ctx| {
+        let guard = ResourceGuard::builder(rs_verifier(&ctx), ISSUER)
+            .dpop(
+                DpopVerifier::builder()
+                    .nonce_policy(attesto::dpop::NoncePolicy::Required)
+                    .build()
+                    .unwrap(),
+            )
+            .nonces(attesto::dpop::NonceIssuer::new(&[7u8; 32], 60, 300).unwrap())
+            .clock(ctx.clock.clone() as Arc<dyn Clock>)
+            .build()
+            .unwrap();
+        Router::new()
+            .route("/api/me", get(me))
+            .layer(Extension(guard))
+    });
+    let h = spawn_with(opts).await;
+    let key = dpop_key();
+    let token = h.token_with("alice", "openid", Some(&jkt(&key)), "https://files.example");
+    let htu = format!("{ISSUER}/api/me");
+    let resp = call_dpop(
+        &h,
+        "/api/me",
+        &token,
+        &dpop_proof(&key, "GET", &htu, Some(&token), NOW),
+    )
+    .await;
+    // RFC 9449 §9: 401 with error="use_dpop_nonce" and a DPoP-Nonce header.
+    assert_eq!(resp.status(), 401);
+    assert!(challenges(&resp)[0].starts_with("DPoP error=\"use_dpop_nonce\""));
+    let nonce = resp.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let proof = dpop_proof_nonce(&key, "GET", &htu, Some(&token), NOW, Some(&nonce));
+    assert_eq!(call_dpop(&h, "/api/me", &token, &proof).await.status(), 200);
 }

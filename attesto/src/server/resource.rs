@@ -398,6 +398,10 @@ pub enum GuardConfigError {
     /// The cache entry lifetime is not within 1..=[`MAX_CACHE_MAX_AGE`] seconds.
     #[error("the cache max age must be between 1 and 3600 seconds")]
     CacheMaxAge,
+    /// The DPoP verifier's nonce policy needs nonces but no
+    /// [`nonces`](ResourceGuardBuilder::nonces) source is configured.
+    #[error("the DPoP nonce policy needs a nonce source")]
+    NonceSource,
 }
 
 impl ResourceGuardBuilder {
@@ -489,6 +493,14 @@ impl ResourceGuardBuilder {
         }
         if !(1..=MAX_CACHE_MAX_AGE).contains(&self.cache_max_age) {
             return Err(GuardConfigError::CacheMaxAge);
+        }
+        if self
+            .dpop
+            .as_ref()
+            .is_some_and(|d| d.nonce_policy() != crate::dpop::NoncePolicy::Disabled)
+            && self.nonces.is_none()
+        {
+            return Err(GuardConfigError::NonceSource);
         }
         let replay = match self.replay {
             Some(r) => r,

@@ -555,6 +555,18 @@ pub fn dpop_proof(
     token: Option<&str>,
     iat: i64,
 ) -> String {
+    dpop_proof_nonce(key, method, htu, token, iat, None)
+}
+
+/// As [`dpop_proof`], with a server `nonce` claim.
+pub fn dpop_proof_nonce(
+    key: &SigningKey,
+    method: &str,
+    htu: &str,
+    token: Option<&str>,
+    iat: i64,
+    nonce: Option<&str>,
+) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let mut claims = json!({
         "jti": format!("jti-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)),
@@ -564,6 +576,9 @@ pub fn dpop_proof(
     });
     if let Some(t) = token {
         claims["ath"] = Value::String(attesto::secret::sha256_b64url(t.as_bytes()));
+    }
+    if let Some(n) = nonce {
+        claims["nonce"] = Value::String(n.to_owned());
     }
     let mut header = HeaderParams::typ("dpop+jwt");
     header.jwk = Some(key.public_jwk());
