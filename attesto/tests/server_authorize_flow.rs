@@ -135,8 +135,8 @@ async fn issued_code_record_carries_every_request_fact() {
     assert_eq!(record.scope, vec!["openid", "email", "documents.read"]);
     assert_eq!(record.code_challenge.as_deref(), Some(CHALLENGE));
     assert_eq!(record.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
-    // The namespaced `sub` (user kind prefix + host id).
-    assert_eq!(record.subject, "usr_alice");
+    // The host's local id; the token endpoint applies the user kind's prefix.
+    assert_eq!(record.subject, "alice");
     assert_eq!(record.auth_time, Some(NOW - 30));
     assert_eq!(record.acr.as_deref(), Some("urn:mace:incommon:iap:silver"));
     assert_eq!(record.amr, vec!["pwd", "otp"]);

@@ -127,42 +127,21 @@ fn is_form(parts: &Parts) -> bool {
         })
 }
 
-/// Strict parameters, with `resource` allowed to repeat (RFC 8707 §2).
-///
-/// Every other parameter goes through [`Params::parse`] (duplicates,
-/// encoding, UTF-8, control characters, limits); each `resource` pair is
-/// decoded by the same parser on its own.
+/// Strict parameters ([`crate::form`]: duplicates, encoding, UTF-8, control
+/// characters, limits), with `resource` allowed to repeat
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)); its
+/// values are returned in request order, repeats dropped, at most
+/// [`MAX_RESOURCES`].
 fn parse_params(body: &[u8]) -> Result<(Params, Vec<String>), FormError> {
-    if body.len() > FormLimits::DEFAULT.max_body_len {
-        return Err(FormError::TooLarge);
-    }
-    let mut rest: Vec<u8> = Vec::with_capacity(body.len());
+    let params = Params::parse_with_multi(body, FormLimits::DEFAULT, &["resource"])?;
     let mut resources: Vec<String> = Vec::new();
-    fn push(r: String, resources: &mut Vec<String>) -> Result<(), FormError> {
-        if !resources.contains(&r) {
-            resources.push(r);
+    for r in params.get_all("resource") {
+        if !resources.iter().any(|x| x == r) {
+            resources.push(r.to_owned());
         }
         if resources.len() > MAX_RESOURCES {
             return Err(FormError::TooLarge);
         }
-        Ok(())
-    }
-    for pair in body.split(|b| *b == b'&') {
-        if pair.starts_with(b"resource=") || pair == b"resource" {
-            if let Some(v) = Params::parse(pair)?.take("resource") {
-                push(v, &mut resources)?;
-            }
-        } else if !pair.is_empty() {
-            if !rest.is_empty() {
-                rest.push(b'&');
-            }
-            rest.extend_from_slice(pair);
-        }
-    }
-    let mut params = Params::parse(&rest)?;
-    // A percent-encoded name (`re%73ource`) decodes to `resource` too.
-    if let Some(v) = params.take("resource") {
-        push(v, &mut resources)?;
     }
     Ok((params, resources))
 }
@@ -363,7 +342,9 @@ async fn authorize<H: Host, S: Stores>(
         scope,
         code_challenge: Some(req.challenge),
         nonce: req.nonce,
-        subject: subject.as_str().to_owned(),
+        // The host's local id (the token endpoint applies the user kind's
+        // prefix); validated against the kind above.
+        subject: authn.subject_id.clone(),
         auth_time: authn.auth_time,
         acr: authn.acr.clone(),
         amr: authn.amr.clone(),

@@ -7,7 +7,9 @@
 //! (`impl IntoResponse for OAuthError`).
 
 mod authorize;
+mod client;
 pub mod config;
+mod dpop;
 pub mod interaction;
 mod introspect;
 pub mod metadata;
@@ -61,8 +63,6 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) events: Arc<dyn EventSink>,
     /// Mints access tokens (RFC 9068).
     pub(crate) access: AccessTokenIssuer,
-    /// Verifies this server's own access tokens (userinfo, introspection, the guard).
-    pub(crate) verifier: AccessTokenVerifier,
     /// Verifies DPoP proofs.
     pub(crate) dpop: DpopVerifier,
     /// Stateless DPoP nonces, valid on every node that shares the server secret.
@@ -73,8 +73,11 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
-    /// The resource guard over this server's own tokens (userinfo, host routes).
+    /// Verifies this server's own access tokens, with their sender
+    /// constraint (userinfo, host routes; `guard.verifier()` for the rest).
     pub(crate) guard: resource::ResourceGuard,
+    /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
+    pub(crate) token_ep: token::TokenEndpoint,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -129,6 +132,12 @@ pub enum BuildError {
     /// The server's resource guard rejected the configuration.
     #[error("resource guard")]
     Guard(#[from] resource::ServerGuardError),
+    /// `scopes_supported` holds a malformed scope.
+    #[error("scope catalog")]
+    Scope(#[from] crate::scope::ScopeError),
+    /// Deriving a key from the server secret failed.
+    #[error("key derivation")]
+    Crypto,
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -191,7 +200,11 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
                 get(protected_resource::<H, S>),
             )
             .merge(authorize::routes::<H, S>(cfg))
-            .merge(userinfo::routes::<H, S>(cfg));
+            .merge(token::routes::<H, S>(cfg))
+            .merge(revoke::routes::<H, S>(cfg))
+            .merge(introspect::routes::<H, S>(cfg))
+            .merge(userinfo::routes::<H, S>(cfg))
+            .merge(register::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
@@ -275,10 +288,16 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let replay = StoreReplayGuard::new(self.stores.replay());
         let guard = resource::ResourceGuard::for_server(
             cfg,
-            &self.keys,
+            verifier,
             &self.clock,
             &self.events,
             replay.clone(),
+        )?;
+        let token_ep = token::TokenEndpoint::new(
+            cfg,
+            Arc::clone(&self.keys),
+            Arc::clone(&self.clock),
+            secret.expose().as_bytes(),
         )?;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
@@ -295,13 +314,13 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 rng: self.rng,
                 events: self.events,
                 access,
-                verifier,
                 dpop,
                 nonces,
                 replay,
                 client_auth,
                 secrets,
                 guard,
+                token_ep,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),

@@ -107,12 +107,11 @@ use crate::dpop::{
 };
 use crate::error::{AuthenticationRequired, Challenge, ErrorCode, OAuthError};
 use crate::host::{Event, EventName, EventSink, NoopSink, PrincipalStore, SenderConstraint};
-use crate::jose::Keystore;
 use crate::scope::{Scope, ScopeError, ScopeSet};
 use crate::secret::sha256;
 use crate::token::{
     AccessTokenClaims, AccessTokenError, AccessTokenVerifier, PrincipalKind, SenderProof, Subject,
-    TokenConfigError, TokenType, TrustedKeys,
+    TokenType,
 };
 
 /// The default number of verified tokens the guard remembers.
@@ -617,6 +616,13 @@ impl ResourceGuard {
         })
     }
 
+    /// The access-token verifier (signature, issuer, audience, expiry,
+    /// principal kinds) without the request-level checks.
+    #[must_use]
+    pub fn verifier(&self) -> &AccessTokenVerifier {
+        &self.inner.verifier
+    }
+
     /// How many verified tokens the cache holds now.
     #[must_use]
     pub fn cached_tokens(&self) -> usize {
@@ -884,23 +890,15 @@ impl ResourceGuard {
         self.invalid_proof(description)
     }
 
-    /// The guard of an authorization server: its keys, audience, principal
-    /// kinds, clock and events; the server's replay store.
+    /// The guard of an authorization server: its verifier (keys, audience,
+    /// principal kinds), clock and events; the server's replay store.
     pub(crate) fn for_server<G: JtiReplayGuard + 'static>(
         cfg: &ServerConfig,
-        keys: &Arc<dyn Keystore>,
+        verifier: AccessTokenVerifier,
         clock: &Arc<dyn Clock>,
         events: &Arc<dyn EventSink>,
         replay: G,
     ) -> Result<Self, ServerGuardError> {
-        let verifier = AccessTokenVerifier::builder(
-            cfg.issuer.clone(),
-            TrustedKeys::keystore(Arc::clone(keys)),
-        )
-        .audience(cfg.default_resource.clone())
-        .principal_kinds([cfg.user_kind.clone(), cfg.client_kind.clone()])
-        .clock(Arc::clone(clock))
-        .build()?;
         let mut builder = ResourceGuard::builder(verifier, cfg.issuer.clone())
             .resource_metadata(super::metadata::protected_resource_metadata_url(cfg))
             .replay_guard(replay)
@@ -923,9 +921,6 @@ impl ResourceGuard {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerGuardError {
-    /// The access-token verifier rejected the configuration.
-    #[error("access-token verifier")]
-    Token(#[from] TokenConfigError),
     /// The DPoP verifier rejected the configuration.
     #[error("DPoP verifier")]
     Dpop(#[from] crate::dpop::DpopConfigError),
