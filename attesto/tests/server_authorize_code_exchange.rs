@@ -38,6 +38,8 @@ async fn exchange(h: &Harness<TestHost>, code: &str, dpop: Option<String>) -> re
     r.send().await.unwrap()
 }
 
+// seed-catalog-2 Must-test 128 (acr, amr, auth_time, nonce; `sid` waits for
+// `Authentication::sid`)
 #[tokio::test]
 async fn issued_code_redeems_for_tokens_that_open_userinfo() {
     let (h, host) = spawn().await;
