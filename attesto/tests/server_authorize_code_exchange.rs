@@ -38,8 +38,7 @@ async fn exchange(h: &Harness<TestHost>, code: &str, dpop: Option<String>) -> re
     r.send().await.unwrap()
 }
 
-// seed-catalog-2 Must-test 128 (acr, amr, auth_time, nonce; `sid` waits for
-// `Authentication::sid`)
+// seed-catalog-2 Must-test 128 (acr, amr, auth_time, nonce, sid)
 #[tokio::test]
 async fn issued_code_redeems_for_tokens_that_open_userinfo() {
     let (h, host) = spawn().await;
@@ -47,7 +46,8 @@ async fn issued_code_redeems_for_tokens_that_open_userinfo() {
         Authentication::new("alice")
             .auth_time(NOW - 5)
             .acr("urn:x:loa2")
-            .amr(["pwd"]),
+            .amr(["pwd"])
+            .sid("sess-42"),
     ));
     let c = code(&h, &Authz::new().set("nonce", "n-123")).await;
     let resp = exchange(&h, &c, None).await;
@@ -70,6 +70,8 @@ async fn issued_code_redeems_for_tokens_that_open_userinfo() {
     assert_eq!(payload["nonce"], "n-123");
     assert_eq!(payload["auth_time"], NOW - 5);
     assert_eq!(payload["acr"], "urn:x:loa2");
+    assert_eq!(payload["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(payload["sid"], "sess-42");
     assert_eq!(payload["aud"], "app");
 
     let info: Value = h

@@ -348,7 +348,7 @@ async fn authorize<H: Host, S: Stores>(
         auth_time: authn.auth_time,
         acr: authn.acr.clone(),
         amr: authn.amr.clone(),
-        sid: None,
+        sid: authn.sid.clone(),
         resource: req.resources,
         confirmation: req
             .dpop_jkt
