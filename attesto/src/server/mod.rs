@@ -37,6 +37,7 @@ pub use register::{
     CLIENT_ID_BYTES, ClientMetadata, ClientRegistration, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URI_LEN,
     MAX_REDIRECT_URIS, MetadataError, NewClient, RegistrationError, parse_client_metadata,
 };
+pub use resource::{Authenticated, ResourceGuard};
 
 use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
@@ -73,8 +74,6 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) events: Arc<dyn EventSink>,
     /// Mints access tokens (RFC 9068).
     pub(crate) access: AccessTokenIssuer,
-    /// Verifies this server's own access tokens (userinfo, introspection, the guard).
-    pub(crate) verifier: AccessTokenVerifier,
     /// Verifies DPoP proofs.
     pub(crate) dpop: DpopVerifier,
     /// Stateless DPoP nonces, valid on every node that shares the server secret.
@@ -85,6 +84,9 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
+    /// Verifies this server's own access tokens, with their sender
+    /// constraint (userinfo, host routes; `guard.verifier()` for the rest).
+    pub(crate) guard: resource::ResourceGuard,
     /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
     pub(crate) token_ep: token::TokenEndpoint,
     discovery: Bytes,
@@ -138,6 +140,9 @@ pub enum BuildError {
     /// The random source failed.
     #[error("random source")]
     Random(#[from] crate::secret::RandomError),
+    /// The server's resource guard rejected the configuration.
+    #[error("resource guard")]
+    Guard(#[from] resource::ServerGuardError),
     /// `scopes_supported` holds a malformed scope.
     #[error("scope catalog")]
     Scope(#[from] crate::scope::ScopeError),
@@ -176,6 +181,17 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
     #[must_use]
     pub fn host(&self) -> &H {
         &self.inner.host
+    }
+
+    /// A [`ResourceGuard`] for the host's own API routes: it verifies this
+    /// server's access tokens (keys, issuer, default resource as audience,
+    /// principal kinds), checks DPoP proofs against `issuer + path` with the
+    /// server's replay store, and points 401 challenges at the server's
+    /// `/.well-known/oauth-protected-resource`. See [`resource`] for how to
+    /// install it.
+    #[must_use]
+    pub fn resource_guard(&self) -> ResourceGuard {
+        self.inner.guard.clone()
     }
 
     /// Every endpoint, discovery and JWKS, as a router hosts `.merge()` into
@@ -281,6 +297,13 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
             .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
         let replay = StoreReplayGuard::new(self.stores.replay());
+        let guard = resource::ResourceGuard::for_server(
+            cfg,
+            verifier,
+            &self.clock,
+            &self.events,
+            replay.clone(),
+        )?;
         let token_ep = token::TokenEndpoint::new(
             cfg,
             Arc::clone(&self.keys),
@@ -302,12 +325,12 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 rng: self.rng,
                 events: self.events,
                 access,
-                verifier,
                 dpop,
                 nonces,
                 replay,
                 client_auth,
                 secrets,
+                guard,
                 token_ep,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
