@@ -17,6 +17,7 @@
 //! The binary is a thin wrapper over [`run`]; tests build the same router
 //! with [`app`] and serve it on a loopback port.
 
+mod api;
 mod host;
 pub mod keyfile;
 mod pages;
@@ -30,9 +31,9 @@ use attesto::jose::{Algorithm, SigningKey, StaticKeystore};
 use attesto::secret::{OsRandom, RandomSource, Secret};
 use attesto::server::{AuthorizationServer, ServerConfig};
 use attesto::store::memory::MemoryStores;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::trace::TraceLayer;
 
 pub use host::{
@@ -188,10 +189,14 @@ pub fn app(config: DemoConfig) -> Result<Router, DemoError> {
         .route("/consent", post(pages::post_consent))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(shared);
+    let api = Router::new()
+        .route(API_ME_PATH, get(api::me))
+        .layer(Extension(server.resource_guard()));
     let index = Router::new().route("/", get(pages::index)).with_state(info);
     Ok(server
         .router()
         .merge(forms)
+        .merge(api)
         .merge(index)
         .layer(TraceLayer::new_for_http()))
 }
