@@ -173,6 +173,9 @@ impl Principal for DemoUser {
 pub(crate) struct Session {
     /// Per-session CSRF token, sent in a hidden field of every form.
     pub(crate) csrf: Secret,
+    /// The session's public identifier (the ID token `sid`): random, and
+    /// unrelated to the cookie value, which never leaves the browser.
+    pub(crate) sid: String,
     /// The logged-in user, if any.
     pub(crate) user: Option<String>,
     /// When the user logged in.
@@ -287,9 +290,11 @@ impl Shared {
     pub(crate) fn create_session(&self, init: impl FnOnce(&mut Session)) -> Option<String> {
         let id = self.rng.token(32).ok()?;
         let csrf = Secret::new(self.rng.token(32).ok()?);
+        let sid = self.rng.token(16).ok()?;
         let now = now();
         let mut session = Session {
             csrf,
+            sid,
             user: None,
             auth_time: 0,
             fresh_login: None,
@@ -417,13 +422,19 @@ impl Interaction for DemoHost {
                     let within_max_age = opts.max_age.is_none_or(|max| {
                         now.saturating_sub(s.auth_time) <= i64::try_from(max).unwrap_or(i64::MAX)
                     });
-                    (fresh || (!opts.force_reauthentication && within_max_age))
-                        .then_some((user, s.auth_time))
+                    (fresh || (!opts.force_reauthentication && within_max_age)).then_some((
+                        user,
+                        s.auth_time,
+                        s.sid.clone(),
+                    ))
                 })
                 .flatten();
-        if let Some((user, auth_time)) = known {
+        if let Some((user, auth_time, sid)) = known {
             return LoginOutcome::Authenticated(
-                Authentication::new(user).auth_time(auth_time).amr(["pwd"]),
+                Authentication::new(user)
+                    .auth_time(auth_time)
+                    .amr(["pwd"])
+                    .sid(sid),
             );
         }
         if opts.no_interaction {
@@ -438,6 +449,7 @@ impl Interaction for DemoHost {
             &ctx.parts.headers,
             ctx.resume,
             client_name.as_deref(),
+            ctx.login_hint,
             None,
         ))
     }
@@ -493,6 +505,7 @@ impl Interaction for DemoHost {
                 &ctx.parts.headers,
                 ctx.resume,
                 Some(&client_name),
+                None,
                 None,
             )),
         }

@@ -122,13 +122,16 @@ pub(crate) fn safe_return_to<'a>(shared: &Shared, return_to: &'a str) -> Option<
     ok.then_some(return_to)
 }
 
-/// The login page for a request that will resume at `resume`. Creates the
-/// browser session (and sets its cookie) when there is none yet.
+/// The login page for a request that will resume at `resume`, the username
+/// field prefilled with `username` (the untrusted `login_hint`, or what was
+/// typed). Creates the browser session (and sets its cookie) when there is
+/// none yet.
 pub(crate) fn login_page(
     shared: &Shared,
     headers: &HeaderMap,
     resume: &str,
     client_name: Option<&str>,
+    username: Option<&str>,
     error: Option<&str>,
 ) -> Response {
     let mut new_cookie = None;
@@ -171,12 +174,13 @@ pub(crate) fn login_page(
         "<form method=\"post\" action=\"/login\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
 <input type=\"hidden\" name=\"return_to\" value=\"{}\">\
-<label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\
+<label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" required autofocus>\
 <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">Sign in</button></form>\
 <p class=\"muted\">attesto demo: the user is <code>{}</code> (the password was printed at start).</p>",
         escape(csrf.expose()),
         escape(resume),
+        escape(username.unwrap_or("")),
         escape(shared.user()),
     );
     let mut resp = html(StatusCode::OK, "Sign in", &body);
@@ -284,6 +288,7 @@ pub(crate) async fn post_login(
             &headers,
             return_to,
             None,
+            Some(username),
             Some("Invalid username or password."),
         );
         *resp.status_mut() = StatusCode::OK;

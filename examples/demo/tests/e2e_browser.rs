@@ -76,7 +76,9 @@ async fn verify_id_token(demo: &Demo, client_id: &str, id_token: &str, nonce: &s
         .expect("the ID token verifies against the published JWKS");
     assert_eq!(claims.iss, demo.issuer);
     assert_eq!(claims.nonce.as_deref(), Some(nonce));
-    json!({ "sub": claims.sub, "auth_time": claims.auth_time })
+    assert!(claims.auth_time.is_some(), "auth_time from the login");
+    assert_eq!(claims.amr.as_deref(), Some(&["pwd".to_owned()][..]));
+    json!({ "sub": claims.sub, "auth_time": claims.auth_time, "sid": claims.sid })
 }
 
 #[tokio::test]
@@ -130,6 +132,11 @@ async fn browser_flow_registers_logs_in_consents_and_uses_every_token() {
     // the ID token verifies: signature (JWKS from discovery), iss, aud, exp, nonce
     let id = verify_id_token(&demo, &client_id, id_token, &nonce).await;
     assert!(id["sub"].as_str().unwrap().ends_with(USER), "{id}");
+    // the session id in the ID token is not the session cookie
+    let sid = id["sid"]
+        .as_str()
+        .expect("the ID token carries the session id");
+    assert_eq!(sid.len(), 22);
 
     // the protected API echoes the token's claims
     let me = demo
@@ -680,4 +687,20 @@ async fn session_cookie_is_secure_when_the_issuer_is_https() {
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn login_hint_prefills_the_username_escaped() {
+    let demo = spawn().await;
+    let (client_id, _) = register_web_client(&demo, "App").await;
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}&login_hint=%22%3E%3Cb%3Ebob",
+        authorize_url(&client_id, SCOPE, "s", "n", &challenge)
+    );
+    let (status, headers, body) = demo.get(&url).await;
+    let (status, _, body) = follow(&demo, status, headers, body).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("value=\"&quot;&gt;&lt;b&gt;bob\""), "{body}");
+    assert!(!body.contains("<b>bob"));
 }
