@@ -31,7 +31,9 @@ pub fn authorization_server_metadata(cfg: &ServerConfig) -> Map<String, Value> {
     let url = |p: &str| Value::String(cfg.url(p));
     let mut grants: Vec<&str> = cfg.grants.iter().map(|g| g.as_str()).collect();
     grants.sort_unstable();
-    let auth_algs: Vec<&str> = crate::jose::AlgorithmSet::ALL
+    // Exactly what the server's assertion verifier accepts (built with the
+    // same default in `AuthorizationServer::build`).
+    let auth_algs: Vec<&str> = crate::client_auth::DEFAULT_ASSERTION_ALGORITHMS
         .iter()
         .map(|a| a.as_str())
         .collect();
@@ -78,10 +80,19 @@ pub fn authorization_server_metadata(cfg: &ServerConfig) -> Map<String, Value> {
         "revocation_endpoint_auth_methods_supported".into(),
         json!(TOKEN_ENDPOINT_AUTH_METHODS),
     );
+    // RFC 8414 §2: required whenever private_key_jwt is listed for the endpoint.
+    m.insert(
+        "revocation_endpoint_auth_signing_alg_values_supported".into(),
+        json!(auth_algs),
+    );
     m.insert("introspection_endpoint".into(), url(&cfg.paths.introspect));
     m.insert(
         "introspection_endpoint_auth_methods_supported".into(),
         json!(TOKEN_ENDPOINT_AUTH_METHODS),
+    );
+    m.insert(
+        "introspection_endpoint_auth_signing_alg_values_supported".into(),
+        json!(auth_algs),
     );
     m.insert(
         "introspection_signing_alg_values_supported".into(),
@@ -169,6 +180,25 @@ mod tests {
         let md = authorization_server_metadata(&cfg);
         assert_eq!(md["token_endpoint"], "https://id.example/auth/v1/token");
         assert_eq!(md["jwks_uri"], "https://id.example/.well-known/jwks.json");
+    }
+
+    #[test]
+    fn every_endpoint_accepting_private_key_jwt_lists_its_signing_algs() {
+        // RFC 8414 §2: *_auth_signing_alg_values_supported is REQUIRED when
+        // private_key_jwt is among the endpoint's auth methods.
+        let md = authorization_server_metadata(
+            &ServerConfig::builder("https://id.example").build().unwrap(),
+        );
+        for ep in ["token", "revocation", "introspection"] {
+            let methods = md[&format!("{ep}_endpoint_auth_methods_supported")]
+                .as_array()
+                .unwrap();
+            assert!(methods.iter().any(|m| m == "private_key_jwt"));
+            let algs = md[&format!("{ep}_endpoint_auth_signing_alg_values_supported")]
+                .as_array()
+                .unwrap();
+            assert!(!algs.is_empty() && algs.iter().all(|a| a != "none"), "{ep}");
+        }
     }
 
     #[test]
