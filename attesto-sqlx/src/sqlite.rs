@@ -72,7 +72,9 @@ impl SqliteStores {
     /// # Errors
     /// [`SetupError::Connect`] for a malformed URL or an unopenable file.
     pub async fn connect(url: &str) -> Result<Self, SetupError> {
-        let options = SqliteConnectOptions::from_str(url).map_err(SetupError::Connect)?;
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(SetupError::Connect)?
+            .busy_timeout(DEFAULT_BUSY_TIMEOUT);
         Self::connect_with(
             options,
             SqlitePoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS),
@@ -80,10 +82,10 @@ impl SqliteStores {
         .await
     }
 
-    /// Open a pool from explicit options. WAL mode, the busy timeout,
-    /// `synchronous = NORMAL` and foreign keys are applied on top of
-    /// `options`; everything else (file, create mode, pool size, timeouts) is
-    /// the caller's.
+    /// Open a pool from explicit options. WAL mode, `synchronous = NORMAL`
+    /// and foreign keys are applied on top of `options`; everything else
+    /// (file, create mode, busy timeout — sqlx's default is 5 s — pool size,
+    /// acquire timeout) is the caller's.
     ///
     /// # Errors
     /// [`SetupError::Connect`] if the database cannot be opened.
@@ -93,7 +95,6 @@ impl SqliteStores {
     ) -> Result<Self, SetupError> {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(DEFAULT_BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true);
         let pool = pool_options
