@@ -1,4 +1,4 @@
-//! SQLite and PostgreSQL implementations of every [attesto](attesto) store
+//! SQLite and PostgreSQL implementations of every [`attesto`] store
 //! trait ([`attesto::store`]).
 //!
 //! * [`SqliteStores`] (feature `sqlite`): the embedded default for a single
@@ -11,6 +11,7 @@
 //! one database standing in for two nodes.
 //!
 //! ```no_run
+//! # #[cfg(all(feature = "sqlite", feature = "postgres"))]
 //! # async fn demo() -> Result<(), attesto_sqlx::SetupError> {
 //! use attesto_sqlx::{PgStores, SqliteStores};
 //!
@@ -26,6 +27,7 @@
 //! A complete round trip, on a temporary SQLite file:
 //!
 //! ```
+//! # #[cfg(feature = "sqlite")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use attesto::store::{
@@ -67,6 +69,8 @@
 //! stores.close().await;
 //! std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }
+//! # #[cfg(not(feature = "sqlite"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Schema
@@ -177,8 +181,7 @@ pub mod sqlite;
 pub use error::SetupError;
 pub use prefix::{InvalidTablePrefix, TablePrefix};
 pub use sweeper::{
-    DEFAULT_BATCH, DEFAULT_INTERVAL, SweepReport, SweptTable, Sweeper, SweeperError,
-    SweeperHandle,
+    DEFAULT_BATCH, DEFAULT_INTERVAL, SweepReport, Sweeper, SweeperError, SweeperHandle, SweptTable,
 };
 
 #[cfg(feature = "postgres")]

@@ -98,7 +98,11 @@ mod tests {
     fn applied_migrations_are_skipped() {
         let todo = pending(&[applied(1)], AVAILABLE).unwrap();
         assert_eq!(todo.iter().map(|m| m.version).collect::<Vec<_>>(), [2]);
-        assert!(pending(&[applied(1), applied(2)], AVAILABLE).unwrap().is_empty());
+        assert!(
+            pending(&[applied(1), applied(2)], AVAILABLE)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -21,10 +21,10 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, Transaction, raw_sql};
 
+use crate::SetupError;
 use crate::migrate::{Migration, pending};
 use crate::rows::MigrationRow;
 use crate::sql::Dialect;
-use crate::SetupError;
 // `TablePrefix`, `Pool`, `Arc` and the store traits come in with `sql_stores!`.
 
 type Db = Postgres;

@@ -120,7 +120,14 @@ mod tests {
 
     #[test]
     fn accepts_identifier_prefixes() {
-        for ok in ["", "attesto_", "_", "a", "oauth2_", "t_0123456789abcdef0123456789abc"] {
+        for ok in [
+            "",
+            "attesto_",
+            "_",
+            "a",
+            "oauth2_",
+            "t_0123456789abcdef0123456789abc",
+        ] {
             assert_eq!(TablePrefix::new(ok).unwrap().as_str(), ok);
         }
     }

@@ -7,9 +7,9 @@
 //! is never honoured.
 
 use attesto::store::{
-    AuthorizationCodeRecord, CachedClientMetadata, CodeIssuance, ConsentGrantRecord,
-    Confirmation, DeviceApproval, DeviceCodeRecord, DeviceCodeStatus, FamilyId, LogoutSession,
-    PushedRequest, RefreshGrant, RefreshTokenRecord, SealedSuccessor, StoreError, TokenHash,
+    AuthorizationCodeRecord, CachedClientMetadata, CodeIssuance, Confirmation, ConsentGrantRecord,
+    DeviceApproval, DeviceCodeRecord, DeviceCodeStatus, FamilyId, LogoutSession, PushedRequest,
+    RefreshGrant, RefreshTokenRecord, SealedSuccessor, StoreError, TokenHash,
 };
 use serde_json::{Map, Value};
 use sqlx::types::Json;

@@ -22,10 +22,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Sqlite, Transaction, raw_sql};
 
+use crate::SetupError;
 use crate::migrate::{Migration, pending};
 use crate::rows::MigrationRow;
 use crate::sql::Dialect;
-use crate::SetupError;
 // `TablePrefix`, `Pool`, `Arc` and the store traits come in with `sql_stores!`.
 
 type Db = Sqlite;
@@ -42,7 +42,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long a connection waits for the write lock before failing with
-/// [`StoreError::Unavailable`](attesto::store::StoreError::Unavailable).
+/// [`StoreError::Unavailable`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {

@@ -142,6 +142,7 @@ pub enum SweeperError {
 /// Deletes expired rows from every store of a bundle, periodically.
 ///
 /// ```no_run
+/// # #[cfg(feature = "sqlite")]
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::num::NonZeroU32;
 /// use std::time::Duration;
@@ -330,8 +331,7 @@ impl<S: Stores, C: Clock + 'static> Sweeper<S, C> {
         if self.interval.is_zero() {
             return Err(SweeperError::ZeroInterval);
         }
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| SweeperError::NoRuntime)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SweeperError::NoRuntime)?;
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let task = runtime.spawn(async move {
             let mut ticker = tokio::time::interval(self.interval);

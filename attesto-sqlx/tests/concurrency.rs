@@ -2,6 +2,12 @@
 //! barrier, alternating between two pools over one database (two "nodes"),
 //! each pool with many connections so the statements really run
 //! concurrently. Every test runs on SQLite and on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -318,8 +324,15 @@ async fn concurrent_takes_of_one_request_uri_have_one_winner<B: Stores + Clone>(
             .unwrap();
         let results = race(a, b, |i, node| async move {
             // Every fourth task is another client: it must never consume.
-            let client = if i % 4 == 3 { "client-other" } else { "client-race" };
-            (i % 4 == 3, node.par().take(hash, client, T0 + 5).await.unwrap())
+            let client = if i % 4 == 3 {
+                "client-other"
+            } else {
+                "client-race"
+            };
+            (
+                i % 4 == 3,
+                node.par().take(hash, client, T0 + 5).await.unwrap(),
+            )
         })
         .await;
         let found = results
@@ -334,7 +347,10 @@ async fn concurrent_takes_of_one_request_uri_have_one_winner<B: Stores + Clone>(
                     "{r:?}"
                 );
             } else {
-                assert!(matches!(r, ParOutcome::Found(_) | ParOutcome::NotFound), "{r:?}");
+                assert!(
+                    matches!(r, ParOutcome::Found(_) | ParOutcome::NotFound),
+                    "{r:?}"
+                );
             }
         }
     }
@@ -457,12 +473,10 @@ async fn concurrent_device_redemptions_mint_one_family<B: Stores + Clone>(a: &B,
             1,
             "{redemptions:?}"
         );
-        assert!(
-            redemptions.iter().all(|r| matches!(
-                r,
-                DeviceRedemption::Redeemed(_) | DeviceRedemption::AlreadyRedeemed
-            ))
-        );
+        assert!(redemptions.iter().all(|r| matches!(
+            r,
+            DeviceRedemption::Redeemed(_) | DeviceRedemption::AlreadyRedeemed
+        )));
     }
 }
 

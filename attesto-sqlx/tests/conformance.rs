@@ -4,6 +4,12 @@
 //!
 //! seed-catalog-3b Must-test 1–36 (store level), as covered by
 //! `attesto::store::conformance`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

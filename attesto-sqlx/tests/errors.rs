@@ -1,6 +1,12 @@
 //! How backend failures reach the store boundary: outages are `Unavailable`
 //! (the server answers 503), undecodable rows `Corrupt`, unrepresentable
 //! input `Invalid` — never a protocol outcome such as "not found".
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -55,7 +61,10 @@ async fn outage_is_unavailable<B: Stores>(stores: &B) {
         .redeem(TokenHash::of("x"), T0)
         .await
         .unwrap_err();
-    assert!(err.is_unavailable(), "a failed redeem is an outage, not NotFound: {err:?}");
+    assert!(
+        err.is_unavailable(),
+        "a failed redeem is an outage, not NotFound: {err:?}"
+    );
     let err = stores
         .replay()
         .check_and_record(ReplayNamespace::DpopProof, TokenHash::of("j"), T0 + 60, T0)
@@ -86,13 +95,13 @@ async fn sqlite_a_held_write_lock_past_the_busy_timeout_is_unavailable() {
     let options = SqliteConnectOptions::from_str(&db.url())
         .unwrap()
         .busy_timeout(Duration::from_millis(100));
-    let stores = SqliteStores::connect_with(
-        options.clone(),
-        SqlitePoolOptions::new().max_connections(2),
-    )
-    .await
-    .unwrap();
-    let mut blocker = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    let stores =
+        SqliteStores::connect_with(options.clone(), SqlitePoolOptions::new().max_connections(2))
+            .await
+            .unwrap();
+    let mut blocker = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut blocker)
         .await
@@ -150,7 +159,11 @@ async fn postgres_unmigrated_tables_are_unavailable() {
 /// corrupt on every read, and never honoured.
 async fn undecodable_rows_are_corrupt<B: Stores>(stores: &B, corrupt: impl AsyncFnOnce(TokenHash)) {
     let hash = TokenHash::of("corrupt-code");
-    stores.authorization_codes().insert(code(hash)).await.unwrap();
+    stores
+        .authorization_codes()
+        .insert(code(hash))
+        .await
+        .unwrap();
     corrupt(hash).await;
     let err = stores
         .authorization_codes()
@@ -211,7 +224,11 @@ async fn sqlite_strings_with_nul_characters_round_trip() {
     let mut record = code(TokenHash::of("nul"));
     record.nonce = Some("before\0after".into());
     record.claims = Some(serde_json::json!({"k": "v\u{0}w", "n": 1.5, "big": u64::MAX}));
-    stores.authorization_codes().insert(record.clone()).await.unwrap();
+    stores
+        .authorization_codes()
+        .insert(record.clone())
+        .await
+        .unwrap();
     assert_eq!(
         stores
             .authorization_codes()
@@ -238,8 +255,13 @@ async fn postgres_strings_with_nul_characters_are_invalid() {
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     // Everything else JSON can say survives JSONB.
     let mut rich = code(TokenHash::of("rich-json"));
-    rich.claims = Some(serde_json::json!({"n": 1.5, "big": u64::MAX, "neg": -7, "nested": [{"a": null}]}));
-    stores.authorization_codes().insert(rich.clone()).await.unwrap();
+    rich.claims =
+        Some(serde_json::json!({"n": 1.5, "big": u64::MAX, "neg": -7, "nested": [{"a": null}]}));
+    stores
+        .authorization_codes()
+        .insert(rich.clone())
+        .await
+        .unwrap();
     assert_eq!(
         stores
             .authorization_codes()

@@ -1,4 +1,10 @@
 //! Migrations, table prefixes, and what the tables hold, on both backends.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -66,8 +72,19 @@ async fn sqlite_applying_migrations_twice_is_a_noop() {
     let other = db.pool(SQLITE_POOL).await;
     assert!(other.apply_migrations().await.unwrap().is_empty());
     let hash = TokenHash::of("code-after-migrations");
-    other.authorization_codes().insert(code(hash)).await.unwrap();
-    assert!(stores.authorization_codes().get(hash, T0).await.unwrap().is_some());
+    other
+        .authorization_codes()
+        .insert(code(hash))
+        .await
+        .unwrap();
+    assert!(
+        stores
+            .authorization_codes()
+            .get(hash, T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -81,8 +98,19 @@ async fn postgres_applying_migrations_twice_is_a_noop() {
     let other = db.pool(4).await;
     assert!(other.apply_migrations().await.unwrap().is_empty());
     let hash = TokenHash::of("code-after-migrations");
-    other.authorization_codes().insert(code(hash)).await.unwrap();
-    assert!(stores.authorization_codes().get(hash, T0).await.unwrap().is_some());
+    other
+        .authorization_codes()
+        .insert(code(hash))
+        .await
+        .unwrap();
+    assert!(
+        stores
+            .authorization_codes()
+            .get(hash, T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -129,7 +157,11 @@ async fn sqlite_concurrent_migrations_do_not_fail() {
     while let Some(result) = tasks.join_next().await {
         applied.push(result.unwrap().expect("a concurrent migrate() failed"));
     }
-    assert_eq!(applied.iter().filter(|v| !v.is_empty()).count(), 1, "{applied:?}");
+    assert_eq!(
+        applied.iter().filter(|v| !v.is_empty()).count(),
+        1,
+        "{applied:?}"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +212,10 @@ async fn postgres_a_failed_migration_leaves_nothing_behind() {
     .fetch_one(stores.pool())
     .await
     .unwrap();
-    assert_eq!(tables, 1, "only the pre-existing table is left (one transaction)");
+    assert_eq!(
+        tables, 1,
+        "only the pre-existing table is left (one transaction)"
+    );
 }
 
 #[tokio::test]
@@ -189,7 +224,9 @@ async fn sqlite_connecting_to_an_unopenable_database_fails() {
         .await
         .unwrap_err();
     assert!(matches!(err, SetupError::Connect(_)), "{err:?}");
-    let err = attesto_sqlx::SqliteStores::connect("not a url").await.unwrap_err();
+    let err = attesto_sqlx::SqliteStores::connect("not a url")
+        .await
+        .unwrap_err();
     assert!(matches!(err, SetupError::Connect(_)), "{err:?}");
 }
 
@@ -201,8 +238,20 @@ async fn sqlite_connecting_to_an_unopenable_database_fails() {
 async fn prefixes_are_independent<B: Stores>(a: &B, b: &B) {
     let hash = TokenHash::of(&format!("prefixed-{}", random_hex(8)));
     a.authorization_codes().insert(code(hash)).await.unwrap();
-    assert!(a.authorization_codes().get(hash, T0).await.unwrap().is_some());
-    assert!(b.authorization_codes().get(hash, T0).await.unwrap().is_none());
+    assert!(
+        a.authorization_codes()
+            .get(hash, T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        b.authorization_codes()
+            .get(hash, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The same key can exist under both prefixes.
     b.authorization_codes().insert(code(hash)).await.unwrap();
     let family = FamilyId::new("family-shared-id");
@@ -240,7 +289,11 @@ async fn sqlite_the_empty_prefix_works() {
     let db = SqliteDb::new();
     let stores = db.node(&TablePrefix::new("").unwrap()).await;
     let hash = TokenHash::of("unprefixed");
-    stores.authorization_codes().insert(code(hash)).await.unwrap();
+    stores
+        .authorization_codes()
+        .insert(code(hash))
+        .await
+        .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM authorization_codes")
         .fetch_one(stores.pool())
         .await
@@ -325,7 +378,11 @@ async fn postgres_codes_and_tokens_are_stored_only_as_hashes() {
         .await
         .unwrap();
     let mut dump = String::new();
-    for table in ["attesto_authorization_codes", "attesto_refresh_tokens", "attesto_refresh_families"] {
+    for table in [
+        "attesto_authorization_codes",
+        "attesto_refresh_tokens",
+        "attesto_refresh_families",
+    ] {
         let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT CAST(t AS TEXT) FROM {table} t"
         )))
@@ -334,7 +391,10 @@ async fn postgres_codes_and_tokens_are_stored_only_as_hashes() {
         .unwrap();
         dump.push_str(&rows.join("\n"));
     }
-    assert!(!dump.contains(&raw_code) && !dump.contains(&raw_token), "{dump}");
+    assert!(
+        !dump.contains(&raw_code) && !dump.contains(&raw_token),
+        "{dump}"
+    );
     let key: Vec<u8> = sqlx::query_scalar("SELECT code_hash FROM attesto_authorization_codes")
         .fetch_one(stores.pool())
         .await

@@ -1,6 +1,12 @@
 //! The sweeper: expired rows of every table deleted in batches, live rows
 //! kept, one clock reading per sweep, its own prefix only, failures retried,
 //! clean shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -201,7 +207,11 @@ async fn present<B: Stores>(stores: &B, row: &Row) -> Vec<SweptTable> {
         found.push(SweptTable::RefreshTokens);
     }
     if matches!(
-        stores.par().fetch(row.key, "client-sweep", at).await.unwrap(),
+        stores
+            .par()
+            .fetch(row.key, "client-sweep", at)
+            .await
+            .unwrap(),
         ParOutcome::Found(_)
     ) {
         found.push(SweptTable::PushedRequests);
@@ -299,8 +309,16 @@ async fn expired_rows_are_deleted_in_batches_and_live_rows_kept<B: Stores + Clon
     for row in &expired {
         assert_eq!(present(stores, row).await, Vec::<SweptTable>::new());
     }
-    assert_eq!(present(stores, &boundary).await, all_tables(), "expires_at == now is kept");
-    assert_eq!(present(stores, &future).await, all_tables(), "future rows are kept");
+    assert_eq!(
+        present(stores, &boundary).await,
+        all_tables(),
+        "expires_at == now is kept"
+    );
+    assert_eq!(
+        present(stores, &future).await,
+        all_tables(),
+        "future rows are kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,7 +330,8 @@ async fn sqlite_expired_rows_are_deleted_in_batches_and_live_rows_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_expired_rows_are_deleted_in_batches_and_live_rows_kept() {
-    let Some(db) = PgDb::new("postgres_expired_rows_are_deleted_in_batches_and_live_rows_kept").await
+    let Some(db) =
+        PgDb::new("postgres_expired_rows_are_deleted_in_batches_and_live_rows_kept").await
     else {
         return;
     };
@@ -346,7 +365,11 @@ async fn one_sweep_reads_the_clock_once() {
         .sweep_once()
         .await;
     assert_eq!(report.total(), 45);
-    assert_eq!(clock.0.load(Ordering::SeqCst), 1, "one reading for every table and batch");
+    assert_eq!(
+        clock.0.load(Ordering::SeqCst),
+        1,
+        "one reading for every table and batch"
+    );
 }
 
 // seed-catalog-3b Must-test 32
@@ -384,7 +407,10 @@ async fn the_sweeper_only_touches_its_own_prefix() {
 async fn wait_until<F: AsyncFn() -> bool>(what: &str, condition: F) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -4,7 +4,14 @@
 //! they print `*** SKIPPED: …` (straight to stderr, past the test harness's
 //! output capture, so CI logs show it) and pass, unless
 //! `ATTESTO_REQUIRE_POSTGRES=1`, which makes the missing URL a failure.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Shared by several test binaries: not every binary uses every helper.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -185,7 +192,10 @@ impl Drop for PgDb {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let admin = PgPoolOptions::new().max_connections(1).connect(&url).await?;
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await?;
                 attesto_sqlx::sqlx::raw_sql(attesto_sqlx::sqlx::AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"
                 )))
@@ -197,7 +207,10 @@ impl Drop for PgDb {
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            loud(&format!("warning: could not drop test schema {}", self.schema));
+            loud(&format!(
+                "warning: could not drop test schema {}",
+                self.schema
+            ));
         }
     }
 }
