@@ -75,11 +75,12 @@ impl SqliteStores {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(SetupError::Connect)?
             .busy_timeout(DEFAULT_BUSY_TIMEOUT);
-        Self::connect_with(
-            options,
-            SqlitePoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS),
-        )
-        .await
+        let pool_options = SqlitePoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS);
+        if url_is_in_memory(url) {
+            Self::open(options, pool_options, true).await
+        } else {
+            Self::connect_with(options, pool_options).await
+        }
     }
 
     /// Open a pool from explicit options. WAL mode, `synchronous = NORMAL`
@@ -87,12 +88,41 @@ impl SqliteStores {
     /// (file, create mode, busy timeout — sqlx's default is 5 s — pool size,
     /// acquire timeout) is the caller's.
     ///
+    /// An in-memory database (`sqlite::memory:`, for tests and demos) gets a
+    /// pool of exactly one connection that is never closed: the database
+    /// lives only as long as a connection to it, and SQLite's shared cache
+    /// (the only way to share it between connections) fails concurrent
+    /// writers instead of queueing them. All state is lost when the pool
+    /// closes.
+    ///
     /// # Errors
     /// [`SetupError::Connect`] if the database cannot be opened.
     pub async fn connect_with(
         options: SqliteConnectOptions,
         pool_options: SqlitePoolOptions,
     ) -> Result<Self, SetupError> {
+        let in_memory = options_are_in_memory(&options);
+        Self::open(options, pool_options, in_memory).await
+    }
+
+    async fn open(
+        options: SqliteConnectOptions,
+        pool_options: SqlitePoolOptions,
+        in_memory: bool,
+    ) -> Result<Self, SetupError> {
+        let pool_options = if in_memory {
+            // An in-memory database lives as long as a connection to it and
+            // is shared between connections only through SQLite's shared
+            // cache, whose table locks fail at once (`SQLITE_LOCKED`) instead
+            // of waiting. One connection, kept forever, avoids both.
+            pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            pool_options
+        };
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -111,6 +141,22 @@ impl SqliteStores {
     pub fn new(pool: SqlitePool) -> Self {
         Self::assemble(pool, TablePrefix::default())
     }
+}
+
+/// Whether a connection URL names an in-memory database (`sqlite::memory:`,
+/// `:memory:`, or `mode=memory`).
+fn url_is_in_memory(url: &str) -> bool {
+    let url = url.to_ascii_lowercase();
+    url.contains(":memory:") || url.split(['?', '&']).any(|param| param == "mode=memory")
+}
+
+/// Whether parsed options name an in-memory database: sqlx names the
+/// database of `sqlite::memory:` `file:sqlx-in-memory-N`.
+fn options_are_in_memory(options: &SqliteConnectOptions) -> bool {
+    options
+        .get_filename()
+        .to_str()
+        .is_some_and(|name| name == ":memory:" || name.starts_with("file:sqlx-in-memory-"))
 }
 
 async fn migrate(pool: &SqlitePool, prefix: &TablePrefix) -> Result<Vec<i64>, SetupError> {
@@ -152,4 +198,30 @@ async fn migrate(pool: &SqlitePool, prefix: &TablePrefix) -> Result<Vec<i64>, Se
     }
     tx.commit().await.map_err(SetupError::Migrate)?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_databases_are_recognised() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory&cache=shared",
+        ] {
+            assert!(url_is_in_memory(url), "{url}");
+        }
+        for url in [
+            "sqlite://attesto.db?mode=rwc",
+            "sqlite:///var/lib/memory.db",
+        ] {
+            assert!(!url_is_in_memory(url), "{url}");
+        }
+        let parsed = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        assert!(options_are_in_memory(&parsed));
+        let file = SqliteConnectOptions::from_str("sqlite://attesto.db").unwrap();
+        assert!(!options_are_in_memory(&file));
+    }
 }

@@ -409,3 +409,17 @@ async fn test_pools_have_many_connections() {
     let stores = db.pool(SQLITE_POOL).await;
     assert_eq!(stores.pool().options().get_max_connections(), SQLITE_POOL);
 }
+
+/// `sqlite::memory:` (for tests and demos) is one database for the whole
+/// pool, and concurrent writers queue instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_an_in_memory_database_is_one_database_for_the_pool() {
+    let stores = attesto_sqlx::SqliteStores::connect("sqlite::memory:")
+        .await
+        .unwrap()
+        .migrate()
+        .await
+        .unwrap();
+    assert_eq!(stores.pool().options().get_max_connections(), 1);
+    attesto::store::conformance::run_all(&stores, &stores.clone()).await;
+}
