@@ -141,12 +141,15 @@
 //! # Migrations
 //!
 //! See [`SqliteStores::apply_migrations`] / [`PgStores::apply_migrations`]:
-//! embedded SQL templates with the prefix substituted, applied in one
+//! embedded SQL templates (`migrations/{sqlite,postgres}/*.sql`, compiled in
+//! with `include_str!`) with the prefix substituted, applied in one
 //! transaction and recorded by version and SHA-256 checksum in
 //! `{prefix}schema_migrations`; PostgreSQL serialises concurrent runs with a
 //! transaction-scoped advisory lock, SQLite with `BEGIN IMMEDIATE`. Applying
 //! twice is a no-op. A recorded migration that differs from the shipped one,
-//! or one this version does not know, is refused.
+//! or one this version does not know, is refused. (`sqlx::migrate!` is not
+//! used: its migrations are fixed text, so they cannot carry a configurable
+//! prefix, and it would need sqlx's `macros` feature.)
 //!
 //! # Sweeping
 //!

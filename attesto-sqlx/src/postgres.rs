@@ -17,6 +17,7 @@
 //! socket (`sslmode=disable` or the default `prefer`).
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, Transaction, raw_sql};
@@ -36,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[Migration {
     description: "store tables",
     template: include_str!("../migrations/postgres/0001_initial.sql"),
 }];
+
+/// How long [`PgStores::connect`]'s pool waits for a free (or new)
+/// connection before an operation fails with `StoreError::Unavailable` (503):
+/// during an outage requests fail fast instead of queueing for sqlx's
+/// default 30 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections in the pool [`PgStores::connect`] opens.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -70,7 +77,9 @@ impl PgStores {
         let options = PgConnectOptions::from_str(url).map_err(SetupError::Connect)?;
         Self::connect_with(
             options,
-            PgPoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS),
+            PgPoolOptions::new()
+                .max_connections(DEFAULT_MAX_CONNECTIONS)
+                .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT),
         )
         .await
     }

@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[Migration {
     template: include_str!("../migrations/sqlite/0001_initial.sql"),
 }];
 
+/// How long [`SqliteStores::connect`]'s pool waits for a free (or new)
+/// connection before an operation fails with `StoreError::Unavailable` (503):
+/// during an outage requests fail fast instead of queueing for sqlx's
+/// default 30 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connections in the pool [`SqliteStores::connect`] opens.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
@@ -75,7 +81,9 @@ impl SqliteStores {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(SetupError::Connect)?
             .busy_timeout(DEFAULT_BUSY_TIMEOUT);
-        let pool_options = SqlitePoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS);
+        let pool_options = SqlitePoolOptions::new()
+            .max_connections(DEFAULT_MAX_CONNECTIONS)
+            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT);
         if url_is_in_memory(url) {
             Self::open(options, pool_options, true).await
         } else {

@@ -286,14 +286,18 @@ impl<S: Stores, C: Clock + 'static> Sweeper<S, C> {
                 }
             }
         }
-        tracing::info!(
-            target: TARGET,
-            now,
-            deleted = report.total(),
-            failed = report.failed.len(),
-            interrupted = report.interrupted,
-            "sweep done"
-        );
+        if report.total() > 0 || !report.failed.is_empty() {
+            tracing::info!(
+                target: TARGET,
+                now,
+                deleted = report.total(),
+                failed = report.failed.len(),
+                interrupted = report.interrupted,
+                "sweep done"
+            );
+        } else {
+            tracing::debug!(target: TARGET, now, "sweep done: nothing expired");
+        }
         report
     }
 
