@@ -622,12 +622,16 @@ async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
     let dir = std::env::temp_dir().join(format!("attesto-demo-sqlite-{}", support::random()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
-    let key = attesto::jose::SigningKey::generate(attesto::jose::Algorithm::ES256).unwrap();
-    let secret = attesto::secret::Secret::new("0123456789abcdef0123456789abcdef-demo-secret");
+    let key_file = dir.join("key.json");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let start = |listener: tokio::net::TcpListener| {
-        let config = attesto_demo::DemoConfig::new(issuer.clone(), key.clone(), secret.clone());
+        let (key, _) = attesto_demo::keyfile::load_or_generate_key(&key_file).unwrap();
+        let secret = attesto_demo::keyfile::load_or_generate_secret(
+            &attesto_demo::keyfile::secret_path(&key_file),
+        )
+        .unwrap();
+        let config = attesto_demo::DemoConfig::new(issuer.clone(), key, secret);
         let url = url.clone();
         async move {
             let demo = attesto_demo::connect(config, &url).await.unwrap();
