@@ -67,7 +67,11 @@ impl DemoClient {
         DemoClient(Arc::new(ClientRecord {
             client_id: client.client_id.clone(),
             redirect_uris: md.redirect_uris.clone(),
-            grants: md.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grants: md
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             response_types: md.response_types.clone(),
             auth_method: md.token_endpoint_auth_method,
             secret_hash: client
@@ -105,10 +109,7 @@ impl DemoClient {
     /// The name shown on the consent page: `client_name`, or the id.
     #[must_use]
     pub fn display_name(&self) -> &str {
-        self.0
-            .client_name
-            .as_deref()
-            .unwrap_or(&self.0.client_id)
+        self.0.client_name.as_deref().unwrap_or(&self.0.client_id)
     }
 }
 
@@ -277,7 +278,10 @@ impl Shared {
         u & p
     }
 
-    pub(crate) async fn client(&self, client_id: &str) -> Result<Option<DemoClient>, ClientDbError> {
+    pub(crate) async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<DemoClient>, ClientDbError> {
         self.clients.get(client_id).await
     }
 

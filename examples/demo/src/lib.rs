@@ -48,10 +48,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tower_http::trace::TraceLayer;
 
+pub use clients::ClientDbError;
 pub use host::{
     DemoClient, DemoHost, DemoUser, MAX_CLIENTS, MAX_SESSIONS, SESSION_COOKIE, SESSION_TTL,
 };
-pub use clients::ClientDbError;
 pub use pages::escape;
 
 /// The default `--database-url`: a SQLite file in the working directory,
@@ -222,7 +222,11 @@ pub fn server_config(issuer: &str) -> Result<ServerConfig, DemoError> {
 /// # Errors
 /// A [`DemoError`] when the configuration, key or server cannot be used.
 pub fn app(config: DemoConfig) -> Result<Router, DemoError> {
-    build(config, MemoryStores::new(), clients::ClientBackend::memory())
+    build(
+        config,
+        MemoryStores::new(),
+        clients::ClientBackend::memory(),
+    )
 }
 
 /// A running demo: its router, and the sweeper of its database (none in
@@ -271,7 +275,11 @@ pub fn describe_database_url(url: &str) -> String {
         },
         Err(_) => {
             let scheme = url.split(':').next().unwrap_or("");
-            if scheme.len() < 32 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') {
+            if scheme.len() < 32
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+')
+            {
                 scheme.to_owned()
             } else {
                 "?".into()
@@ -345,9 +353,9 @@ pub async fn connect(config: DemoConfig, url: &str) -> Result<Demo, DemoError> {
             with_sweeper(config, stores, backend).await?
         }
         _ => {
-            return Err(DemoError::UnsupportedDatabase(
-                describe_database_url(&format!("{scheme}:")),
-            ));
+            return Err(DemoError::UnsupportedDatabase(describe_database_url(
+                &format!("{scheme}:"),
+            )));
         }
     };
     Ok(Demo {

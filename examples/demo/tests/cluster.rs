@@ -149,11 +149,11 @@ async fn a_dpop_proof_used_on_one_node_is_refused_on_the_other() {
     let htu = c.a.url("/oauth/token");
     let mut proof = dpop_proof(&key, &htu, None);
     let mut resp = dpop_token(&c.a, &id, &secret, &proof).await;
-    if let Some(nonce) = resp.headers().get("dpop-nonce").cloned() {
-        if resp.status() != 200 {
-            proof = dpop_proof(&key, &htu, Some(nonce.to_str().unwrap()));
-            resp = dpop_token(&c.a, &id, &secret, &proof).await;
-        }
+    if let Some(nonce) = resp.headers().get("dpop-nonce").cloned()
+        && resp.status() != 200
+    {
+        proof = dpop_proof(&key, &htu, Some(nonce.to_str().unwrap()));
+        resp = dpop_token(&c.a, &id, &secret, &proof).await;
     }
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();

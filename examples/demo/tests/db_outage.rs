@@ -79,8 +79,7 @@ fn assert_unavailable(status: u16, body: &Value) {
 // is half-written, and the server recovers without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_and_the_server_recovers_by_itself() {
-    let Some(url) =
-        postgres_url("a_database_outage_answers_503_and_the_server_recovers_by_itself")
+    let Some(url) = postgres_url("a_database_outage_answers_503_and_the_server_recovers_by_itself")
     else {
         return;
     };
@@ -180,5 +179,8 @@ async fn a_database_outage_answers_503_and_the_server_recovers_by_itself() {
             &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
         )
         .await;
-    assert_eq!(status, 200, "the refresh token must survive the outage: {body}");
+    assert_eq!(
+        status, 200,
+        "the refresh token must survive the outage: {body}"
+    );
 }

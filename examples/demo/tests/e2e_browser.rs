@@ -614,7 +614,10 @@ async fn unknown_database_schemes_are_refused_without_echoing_the_url() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("mysql"), "{text}");
-    assert!(!text.contains("hunter2"), "the password never reaches the message");
+    assert!(
+        !text.contains("hunter2"),
+        "the password never reaches the message"
+    );
 }
 
 #[tokio::test]

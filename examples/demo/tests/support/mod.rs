@@ -320,7 +320,12 @@ pub fn postgres_url(test: &str) -> Option<String> {
                 std::env::var("ATTESTO_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "{test}: ATTESTO_REQUIRE_POSTGRES=1 but ATTESTO_TEST_POSTGRES_URL is not set"
             );
-            eprintln!("*** SKIPPED: {test}: set ATTESTO_TEST_POSTGRES_URL to run it");
+            // Straight to stderr, past the test harness's output capture.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("*** SKIPPED: {test}: set ATTESTO_TEST_POSTGRES_URL to run it\n")
+                    .as_bytes(),
+            );
             None
         }
     }
@@ -390,7 +395,13 @@ pub async fn browser_code(demo: &Demo, client_id: &str, scope: &str) -> (String,
     let (verifier, challenge) = pkce();
     let state = random();
     let (s, h, b) = demo
-        .get(&authorize_url(client_id, scope, &state, &random(), &challenge))
+        .get(&authorize_url(
+            client_id,
+            scope,
+            &state,
+            &random(),
+            &challenge,
+        ))
         .await;
     let (s, h, b) = follow(demo, s, h, b).await;
     // A browser that is logged in already and consented before goes
