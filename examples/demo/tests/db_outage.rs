@@ -140,6 +140,16 @@ async fn a_database_outage_answers_503_and_the_server_recovers_by_itself() {
         )
         .await;
     assert_unavailable(status, &body);
+    // Registration cannot persist the client either: 503, nothing stored.
+    let resp = demo
+        .http
+        .post(demo.url("/oauth/register"))
+        .json(&serde_json::json!({"grant_types": ["client_credentials"], "scope": "api.read"}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert_unavailable(status, &resp.json().await.unwrap());
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "outage answers must be bounded by the acquire timeout: {:?}",

@@ -607,7 +607,7 @@ fn database_urls_are_printed_without_their_password() {
 }
 
 #[tokio::test]
-async fn unknown_database_schemes_are_refused_without_echoing_the_url() {
+async fn memory_is_accepted_and_unknown_database_schemes_are_refused_without_echoing_the_url() {
     let config = attesto_demo::DemoConfig::ephemeral("http://127.0.0.1:1").unwrap();
     let err = attesto_demo::connect(config, "mysql://user:hunter2@db/x")
         .await
@@ -618,6 +618,10 @@ async fn unknown_database_schemes_are_refused_without_echoing_the_url() {
         !text.contains("hunter2"),
         "the password never reaches the message"
     );
+    let config = attesto_demo::DemoConfig::ephemeral("http://127.0.0.1:1").unwrap();
+    let memory = attesto_demo::connect(config, "memory:").await.unwrap();
+    assert_eq!(memory.storage, "memory");
+    memory.shutdown().await.unwrap();
 }
 
 #[tokio::test]
