@@ -1,9 +1,11 @@
-//! The demo's host: an in-memory client registry fed by dynamic registration,
+//! The demo's host: a client registry fed by dynamic registration (in memory or in the database),
 //! one resource owner, browser sessions, and the login / consent steps.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use crate::clients::{ClientBackend, ClientDbError, Inserted};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use attesto::host::{
     Authentication, ClientKeys, ClientLookup, ClientRegistry, ConsentOutcome, InteractionRequired,
@@ -25,7 +27,7 @@ pub const SESSION_COOKIE: &str = "attesto_demo_session";
 pub const SESSION_TTL: i64 = 3600;
 /// Most browser sessions kept at once (the oldest is evicted beyond).
 pub const MAX_SESSIONS: usize = 10_000;
-/// Most clients the in-memory registry accepts.
+/// Most clients the registry accepts.
 pub const MAX_CLIENTS: usize = 10_000;
 /// How long a fresh login (or consent decision) satisfies `prompt=login`
 /// (or `prompt=consent`) for the exact request it was made for, in seconds.
@@ -42,64 +44,96 @@ pub(crate) fn now() -> i64 {
 #[derive(Clone)]
 pub struct DemoClient(Arc<ClientRecord>);
 
-struct ClientRecord {
-    client: NewClient,
-    grants: Vec<&'static str>,
-    scopes: Vec<String>,
+/// A registered client as the demo keeps it (in memory, or as JSON in the
+/// `demo_clients` table; the secret hash has its own column).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ClientRecord {
+    client_id: String,
+    redirect_uris: Vec<String>,
+    grants: Vec<String>,
+    response_types: Vec<String>,
+    auth_method: TokenEndpointAuthMethod,
+    #[serde(skip)]
+    secret_hash: Option<String>,
     jwks: Option<Value>,
+    dpop: bool,
+    scopes: Vec<String>,
+    client_name: Option<String>,
 }
 
 impl DemoClient {
-    fn new(client: NewClient) -> Self {
+    fn new(client: &NewClient) -> Self {
         let md = &client.metadata;
-        let grants = md.grant_types.iter().map(|g| g.as_str()).collect();
-        let scopes = md.scope.as_strs().map(str::to_owned).collect();
-        let jwks = md
-            .jwks
-            .as_ref()
-            .and_then(|set| serde_json::to_value(set).ok());
         DemoClient(Arc::new(ClientRecord {
-            client,
-            grants,
-            scopes,
-            jwks,
+            client_id: client.client_id.clone(),
+            redirect_uris: md.redirect_uris.clone(),
+            grants: md
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            response_types: md.response_types.clone(),
+            auth_method: md.token_endpoint_auth_method,
+            secret_hash: client
+                .client_secret_hash
+                .as_ref()
+                .map(|h| h.as_str().to_owned()),
+            jwks: md
+                .jwks
+                .as_ref()
+                .and_then(|set| serde_json::to_value(set).ok()),
+            dpop: md.dpop_bound_access_tokens,
+            scopes: md.scope.as_strs().map(str::to_owned).collect(),
+            client_name: md.client_name.clone(),
         }))
+    }
+
+    /// A client read back from storage.
+    pub(crate) fn from_record(mut record: ClientRecord, secret_hash: Option<String>) -> Self {
+        record.secret_hash = secret_hash;
+        DemoClient(Arc::new(record))
+    }
+
+    pub(crate) fn record(&self) -> &ClientRecord {
+        &self.0
+    }
+
+    pub(crate) fn client_id_str(&self) -> &str {
+        &self.0.client_id
+    }
+
+    pub(crate) fn secret_hash_str(&self) -> Option<&str> {
+        self.0.secret_hash.as_deref()
     }
 
     /// The name shown on the consent page: `client_name`, or the id.
     #[must_use]
     pub fn display_name(&self) -> &str {
-        self.0
-            .client
-            .metadata
-            .client_name
-            .as_deref()
-            .unwrap_or(&self.0.client.client_id)
+        self.0.client_name.as_deref().unwrap_or(&self.0.client_id)
     }
 }
 
 impl OAuthClient for DemoClient {
     fn client_id(&self) -> &str {
-        &self.0.client.client_id
+        &self.0.client_id
     }
 
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0
-            .client
-            .metadata
-            .redirect_uris
-            .iter()
-            .map(String::as_str)
+        self.0.redirect_uris.iter().map(String::as_str)
     }
 
     fn grant_types(&self) -> Option<Vec<Cow<'_, str>>> {
-        Some(self.0.grants.iter().map(|g| Cow::Borrowed(*g)).collect())
+        Some(
+            self.0
+                .grants
+                .iter()
+                .map(|g| Cow::Borrowed(g.as_str()))
+                .collect(),
+        )
     }
 
     fn response_types(&self) -> Vec<Cow<'_, str>> {
         self.0
-            .client
-            .metadata
             .response_types
             .iter()
             .map(|r| Cow::Borrowed(r.as_str()))
@@ -107,15 +141,11 @@ impl OAuthClient for DemoClient {
     }
 
     fn token_endpoint_auth_method(&self) -> TokenEndpointAuthMethod {
-        self.0.client.metadata.token_endpoint_auth_method
+        self.0.auth_method
     }
 
     fn client_secret_hash(&self) -> Option<&str> {
-        self.0
-            .client
-            .client_secret_hash
-            .as_ref()
-            .map(|h| h.as_str())
+        self.0.secret_hash.as_deref()
     }
 
     fn keys(&self) -> ClientKeys<'_> {
@@ -126,7 +156,7 @@ impl OAuthClient for DemoClient {
     }
 
     fn requires_dpop(&self) -> bool {
-        self.0.client.metadata.dpop_bound_access_tokens
+        self.0.dpop
     }
 
     fn allowed_scopes(&self) -> Option<Vec<Cow<'_, str>>> {
@@ -200,7 +230,7 @@ pub(crate) struct Shared {
     user: String,
     password: Secret,
     rng: Arc<dyn RandomSource>,
-    clients: RwLock<HashMap<String, DemoClient>>,
+    clients: ClientBackend,
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -218,6 +248,7 @@ impl Shared {
         user: String,
         password: Secret,
         rng: Arc<dyn RandomSource>,
+        clients: ClientBackend,
     ) -> Self {
         Shared {
             secure_cookies,
@@ -226,7 +257,7 @@ impl Shared {
             user,
             password,
             rng,
-            clients: RwLock::new(HashMap::new()),
+            clients,
             sessions: Mutex::new(HashMap::new()),
         }
     }
@@ -247,12 +278,11 @@ impl Shared {
         u & p
     }
 
-    pub(crate) fn client(&self, client_id: &str) -> Option<DemoClient> {
-        self.clients
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(client_id)
-            .cloned()
+    pub(crate) async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<DemoClient>, ClientDbError> {
+        self.clients.get(client_id).await
     }
 
     /// The session id in the request's cookies, if any.
@@ -364,10 +394,10 @@ pub struct DemoHost {
 
 impl ClientRegistry for DemoHost {
     type Client = DemoClient;
-    type Error = std::convert::Infallible;
+    type Error = ClientDbError;
 
     async fn find_client(&self, client_id: &str) -> Result<ClientLookup<DemoClient>, Self::Error> {
-        Ok(match self.shared.client(client_id) {
+        Ok(match self.shared.client(client_id).await? {
             Some(c) => ClientLookup::Found(c),
             None => ClientLookup::NotFound,
         })
@@ -376,18 +406,13 @@ impl ClientRegistry for DemoHost {
 
 impl ClientRegistration for DemoHost {
     async fn register_client(&self, client: NewClient) -> Result<(), RegistrationError> {
-        let mut clients = self
-            .shared
-            .clients
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if clients.len() >= MAX_CLIENTS {
-            return Err(RegistrationError::Rejected {
+        match self.shared.clients.insert(DemoClient::new(&client)).await {
+            Ok(Inserted::Yes) => Ok(()),
+            Ok(Inserted::Full) => Err(RegistrationError::Rejected {
                 description: "the demo's client registry is full".into(),
-            });
+            }),
+            Err(e) => Err(RegistrationError::Unavailable(Box::new(e))),
         }
-        clients.insert(client.client_id.clone(), DemoClient::new(client));
-        Ok(())
     }
 }
 
@@ -443,6 +468,9 @@ impl Interaction for DemoHost {
         let client_name = self
             .shared
             .client(ctx.client_id)
+            .await
+            .ok()
+            .flatten()
             .map(|c| c.display_name().to_owned());
         LoginOutcome::Respond(pages::login_page(
             &self.shared,
@@ -486,6 +514,9 @@ impl Interaction for DemoHost {
         let client_name = self
             .shared
             .client(ctx.client_id)
+            .await
+            .ok()
+            .flatten()
             .map_or_else(|| ctx.client_id.to_owned(), |c| c.display_name().to_owned());
         let page = self.shared.with_session(&ctx.parts.headers, |s| {
             s.pending_consent = Some((ctx.resume.to_owned(), key.clone()));

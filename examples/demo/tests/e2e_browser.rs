@@ -594,16 +594,93 @@ async fn index_page_and_discovery_are_served() {
 }
 
 #[test]
-fn only_the_memory_database_is_accepted_for_now() {
-    assert!(attesto_demo::check_database_url(None).is_ok());
-    assert!(attesto_demo::check_database_url(Some("memory:")).is_ok());
-    let err = attesto_demo::check_database_url(Some("postgres://user:hunter2@db/x")).unwrap_err();
+fn database_urls_are_printed_without_their_password() {
+    assert_eq!(attesto_demo::describe_database_url("memory:"), "memory");
+    assert_eq!(
+        attesto_demo::describe_database_url("postgres://user:hunter2@db.internal:5432/x"),
+        "postgres://db.internal"
+    );
+    let sqlite = attesto_demo::describe_database_url(attesto_demo::DEFAULT_DATABASE_URL);
+    assert!(sqlite.starts_with("sqlite"), "{sqlite}");
+    let bad = attesto_demo::describe_database_url("not a url:hunter2@x");
+    assert!(!bad.contains("hunter2"), "{bad}");
+}
+
+#[tokio::test]
+async fn memory_is_accepted_and_unknown_database_schemes_are_refused_without_echoing_the_url() {
+    let config = attesto_demo::DemoConfig::ephemeral("http://127.0.0.1:1").unwrap();
+    let err = attesto_demo::connect(config, "mysql://user:hunter2@db/x")
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("postgres"), "{text}");
+    assert!(text.contains("mysql"), "{text}");
     assert!(
         !text.contains("hunter2"),
         "the password never reaches the message"
     );
+    let config = attesto_demo::DemoConfig::ephemeral("http://127.0.0.1:1").unwrap();
+    let memory = attesto_demo::connect(config, "memory:").await.unwrap();
+    assert_eq!(memory.storage, "memory");
+    memory.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("attesto-demo-sqlite-{}", support::random()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
+    let key_file = dir.join("key.json");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let start = |listener: tokio::net::TcpListener| {
+        let (key, _) = attesto_demo::keyfile::load_or_generate_key(&key_file).unwrap();
+        let secret = attesto_demo::keyfile::load_or_generate_secret(
+            &attesto_demo::keyfile::secret_path(&key_file),
+        )
+        .unwrap();
+        let config = attesto_demo::DemoConfig::new(issuer.clone(), key, secret);
+        let url = url.clone();
+        async move {
+            let demo = attesto_demo::connect(config, &url).await.unwrap();
+            assert_eq!(demo.storage, "sqlite");
+            let router = demo.router.clone();
+            let task = tokio::spawn(async move { axum::serve(listener, router).await });
+            (demo, task)
+        }
+    };
+    let (demo, task) = start(listener).await;
+    let http = reqwest::Client::new();
+    let reg: serde_json::Value = http
+        .post(format!("{issuer}/oauth/register"))
+        .json(&serde_json::json!({"grant_types": ["client_credentials"], "scope": "api.read"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = reg["client_id"].as_str().unwrap().to_owned();
+    let sec = reg["client_secret"].as_str().unwrap().to_owned();
+    task.abort();
+    let _ = task.await;
+    demo.shutdown().await.unwrap();
+    // Restart on the same address and file: the client is still registered.
+    let listener = tokio::net::TcpListener::bind(issuer.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (demo, task) = start(listener).await;
+    let resp = http
+        .post(format!("{issuer}/oauth/token"))
+        .basic_auth(&id, Some(&sec))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api.read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    task.abort();
+    let _ = task.await;
+    demo.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -308,3 +308,119 @@ pub async fn decide(demo: &Demo, consent_page: &str, decision: &str) -> (u16, He
         .await;
     follow(demo, s, h, b).await
 }
+
+/// The PostgreSQL test database, from `ATTESTO_TEST_POSTGRES_URL`. Without
+/// it the test prints a loud `*** SKIPPED: ` line and returns `None`, or
+/// fails when `ATTESTO_REQUIRE_POSTGRES=1`.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("ATTESTO_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("ATTESTO_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "{test}: ATTESTO_REQUIRE_POSTGRES=1 but ATTESTO_TEST_POSTGRES_URL is not set"
+            );
+            // Straight to stderr, past the test harness's output capture.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("*** SKIPPED: {test}: set ATTESTO_TEST_POSTGRES_URL to run it\n")
+                    .as_bytes(),
+            );
+            None
+        }
+    }
+}
+
+/// A fresh table prefix, so tests share one database but no state.
+pub fn fresh_prefix() -> attesto_sqlx::TablePrefix {
+    let tag: String = OsRandom
+        .token(12)
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(12)
+        .collect();
+    attesto_sqlx::TablePrefix::new(format!("t{tag}_")).unwrap()
+}
+
+/// A browser and a plain client for a demo node at `base` (its address).
+pub fn clients_for(base: String) -> Demo {
+    Demo {
+        issuer: base,
+        browser: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+/// Serve `config` over the database at `url` on `listener`.
+pub async fn serve_node(
+    config: DemoConfig,
+    url: &str,
+    listener: tokio::net::TcpListener,
+) -> attesto_demo::Demo {
+    let demo = attesto_demo::connect(config, url).await.unwrap();
+    let router = demo.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    demo
+}
+
+/// Register a confidential web client (code + refresh) and return its id and secret.
+pub async fn register_code_client(demo: &Demo, scope: &str) -> (String, String) {
+    let reg = demo
+        .register(serde_json::json!({
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": scope,
+            "client_name": "Cluster app",
+        }))
+        .await;
+    (
+        reg["client_id"].as_str().unwrap().to_owned(),
+        reg["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Run the browser flow on `demo` (login, consent) and return the code and
+/// the PKCE verifier.
+pub async fn browser_code(demo: &Demo, client_id: &str, scope: &str) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let state = random();
+    let (s, h, b) = demo
+        .get(&authorize_url(
+            client_id,
+            scope,
+            &state,
+            &random(),
+            &challenge,
+        ))
+        .await;
+    let (s, h, b) = follow(demo, s, h, b).await;
+    // A browser that is logged in already and consented before goes
+    // straight back to the client.
+    let headers = if (300..400).contains(&s) {
+        h
+    } else {
+        assert_eq!(s, 200, "expected the login page: {b}");
+        let (s, h2, b) = login(demo, &b, USER, PASSWORD).await;
+        if s == 200 {
+            let (_, h3, _) = decide(demo, &b, "approve").await;
+            h3
+        } else {
+            h2
+        }
+    };
+    let loc = location(&headers);
+    assert!(is_client_redirect(&loc), "{loc}");
+    let q = query(&loc);
+    assert_eq!(q.get("state"), Some(&state));
+    (q["code"].clone(), verifier)
+}
