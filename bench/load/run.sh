@@ -43,7 +43,7 @@ LOG_DIR="$(mktemp -d /tmp/attesto-load.XXXXXX)"
 # Peer's static clients (see oidc-provider/server.mjs).
 PEER_CLIENT="bench:bench-secret-0123456789abcdef0123456789abcdef"
 PEER_OPAQUE_CLIENT="bench-opaque:bench-opaque-secret-0123456789abcdef0123456789ab"
-SCOPE="${SCOPE:-api:read}"
+SCOPE="${SCOPE:-api.read}"
 
 SCENARIOS=(client_credentials discovery jwks introspection resource)
 declare -A LABEL=(
@@ -162,7 +162,7 @@ bench_peer() {
   rtok="$(curl -fsS --max-time 5 -H "Authorization: Basic $basic" -d grant_type=client_credentials -d "scope=$SCOPE" "$base/token" | json_get access_token)"
   itok="$(curl -fsS --max-time 5 -H "Authorization: Basic $obasic" -d grant_type=client_credentials -d "scope=$SCOPE" "$base/token" | json_get access_token)"
   [ -n "$rtok" ] && [ -n "$itok" ] || die "oidc-provider: could not obtain tokens"
-  run_all peer "$base" "$base/token" "grant_type=client_credentials&scope=${SCOPE//:/%3A}" "$basic" "$base/token/introspection" "$itok" "$rtok"
+  run_all peer "$base" "$base/token" "grant_type=client_credentials&scope=$SCOPE" "$basic" "$base/token/introspection" "$itok" "$rtok"
   cleanup
 }
 
@@ -178,7 +178,10 @@ bench_attesto() {
   [ -x "$ATTESTO_BIN" ] || die "no attesto-demo binary at $ATTESTO_BIN"
   local base="http://127.0.0.1:$ATTESTO_PORT"
   log "starting attesto-demo ($ATTESTO_COMMIT) on $base"
-  "$ATTESTO_BIN" --addr "127.0.0.1:$ATTESTO_PORT" --issuer "$base" >"$LOG_DIR/attesto.log" 2>&1 &
+  # Request logging off (RUST_LOG=warn), as the peer logs nothing per request; a fresh
+  # ES256 key file per run.
+  RUST_LOG="${ATTESTO_RUST_LOG:-warn}" "$ATTESTO_BIN" --addr "127.0.0.1:$ATTESTO_PORT" --issuer "$base" \
+    --key-file "$LOG_DIR/attesto-demo-key.json" >"$LOG_DIR/attesto.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$LOG_DIR/attesto.log" >&2; die "attesto-demo did not start"; }
@@ -192,7 +195,7 @@ bench_attesto() {
   basic="$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
   tok="$(curl -fsS --max-time 5 -H "Authorization: Basic $basic" -d grant_type=client_credentials -d "scope=$SCOPE" "$base/oauth/token" | json_get access_token)"
   [ -n "$tok" ] || die "attesto: could not obtain a token"
-  run_all attesto "$base" "$base/oauth/token" "grant_type=client_credentials&scope=${SCOPE//:/%3A}" "$basic" "$base/oauth/introspect" "$tok" "$tok"
+  run_all attesto "$base" "$base/oauth/token" "grant_type=client_credentials&scope=$SCOPE" "$basic" "$base/oauth/introspect" "$tok" "$tok"
   cleanup
 }
 

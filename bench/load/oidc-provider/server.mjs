@@ -28,7 +28,7 @@ const PORT = Number(argPort > -1 ? process.argv[argPort + 1] : process.env.PORT 
 const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
 const RESOURCE = 'urn:attesto-bench:api';
-const SCOPE = 'api:read';
+const SCOPE = 'api.read';
 
 // ES256 signing key, generated at start.
 const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
