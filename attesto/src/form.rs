@@ -68,8 +68,13 @@ pub enum FormError {
 }
 
 /// Parsed OAuth parameters: unique names, non-empty values.
+///
+/// A few parameters are defined to repeat, e.g. `resource`
+/// ([RFC 8707 §2](https://www.rfc-editor.org/rfc/rfc8707#section-2)); only
+/// names passed explicitly to [`Params::parse_with_multi`] may, and they are
+/// read through [`Params::get_all`], never through [`Params::get`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(BTreeMap<String, String>);
+pub struct Params(BTreeMap<String, String>, BTreeMap<String, Vec<String>>);
 
 impl Params {
     /// Parse with [`FormLimits::DEFAULT`].
@@ -85,10 +90,38 @@ impl Params {
     /// # Errors
     /// See [`FormError`].
     pub fn parse_with(body: &[u8], limits: FormLimits) -> Result<Self, FormError> {
+        Self::parse_with_multi(body, limits, &[])
+    }
+
+    /// Parse with explicit limits, letting the names in `multi` repeat
+    /// (every other name must still be unique). The values of a
+    /// multi-valued name are kept in order, empty ones dropped, and read with
+    /// [`Params::get_all`].
+    ///
+    /// ```
+    /// use attesto::form::{FormError, FormLimits, Params};
+    /// let body = b"resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&scope=x";
+    /// let p = Params::parse_with_multi(body, FormLimits::DEFAULT, &["resource"]).unwrap();
+    /// assert_eq!(p.get_all("resource").collect::<Vec<_>>(), ["https://a.example", "https://b.example"]);
+    /// assert_eq!(p.get("resource"), None);
+    /// assert_eq!(
+    ///     Params::parse_with_multi(b"scope=a&scope=b", FormLimits::DEFAULT, &["resource"]),
+    ///     Err(FormError::Duplicate("scope".into()))
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    /// See [`FormError`].
+    pub fn parse_with_multi(
+        body: &[u8],
+        limits: FormLimits,
+        multi: &[&str],
+    ) -> Result<Self, FormError> {
         if body.len() > limits.max_body_len {
             return Err(FormError::TooLarge);
         }
         let mut map = BTreeMap::new();
+        let mut repeated: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut seen = 0usize;
         for pair in body.split(|b| *b == b'&') {
             if pair.is_empty() {
@@ -110,6 +143,13 @@ impl Params {
             if name.is_empty() {
                 continue;
             }
+            if multi.contains(&name.as_str()) {
+                let values = repeated.entry(name).or_default();
+                if !value.is_empty() {
+                    values.push(value);
+                }
+                continue;
+            }
             if map.contains_key(&name) {
                 return Err(FormError::Duplicate(name));
             }
@@ -118,7 +158,8 @@ impl Params {
             map.insert(name, value);
         }
         map.retain(|_, v| !v.is_empty());
-        Ok(Params(map))
+        repeated.retain(|_, v| !v.is_empty());
+        Ok(Params(map, repeated))
     }
 
     /// Build from pairs (for query strings already split, and tests).
@@ -135,7 +176,7 @@ impl Params {
             }
         }
         map.retain(|_, v: &mut String| !v.is_empty());
-        Ok(Params(map))
+        Ok(Params(map, BTreeMap::new()))
     }
 
     /// The value of `name`, if present and non-empty.
@@ -144,10 +185,20 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// Whether `name` is present.
+    /// The values of a multi-valued name (see [`Params::parse_with_multi`]),
+    /// in request order; empty for a name that was absent or not declared
+    /// multi-valued.
+    pub fn get_all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.1
+            .get(name)
+            .into_iter()
+            .flat_map(|v| v.iter().map(String::as_str))
+    }
+
+    /// Whether `name` is present (single- or multi-valued).
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.0.contains_key(name) || self.1.contains_key(name)
     }
 
     /// Remove and return `name`.
@@ -155,21 +206,22 @@ impl Params {
         self.0.remove(name)
     }
 
-    /// Iterate over `(name, value)`.
+    /// Iterate over the single-valued `(name, value)` pairs (multi-valued
+    /// names are read with [`Params::get_all`]).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// The number of parameters.
+    /// The number of distinct parameter names.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.len() + self.1.len()
     }
 
     /// Whether there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.1.is_empty()
     }
 }
 
@@ -286,7 +338,32 @@ mod tests {
         assert_eq!(p.get("redirect_uri"), Some("https://a.example/cb"));
     }
 
+    #[test]
+    fn only_declared_names_may_repeat() {
+        let p = Params::parse_with_multi(
+            b"resource=a&grant_type=x&resource=&resource=b",
+            FormLimits::DEFAULT,
+            &["resource"],
+        )
+        .unwrap();
+        assert_eq!(p.get_all("resource").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(p.get("grant_type"), Some("x"));
+        assert_eq!(p.get_all("grant_type").count(), 0);
+        assert_eq!(
+            Params::parse_with_multi(b"resource=a&resource=b", FormLimits::DEFAULT, &[]),
+            Err(FormError::Duplicate("resource".into()))
+        );
+        let only_empty =
+            Params::parse_with_multi(b"resource=", FormLimits::DEFAULT, &["resource"]).unwrap();
+        assert!(!only_empty.contains("resource"));
+    }
+
     proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_with_multi_valued_names(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Params::parse_with_multi(&body, FormLimits::DEFAULT, &["resource", "a"]);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Params::parse(&body);

@@ -210,6 +210,9 @@ pub struct Authentication {
     pub acr: Option<String>,
     /// Authentication methods references (RFC 8176).
     pub amr: Vec<String>,
+    /// The host's session identifier, for the ID token `sid` claim
+    /// (OIDC Front-/Back-Channel Logout).
+    pub sid: Option<String>,
 }
 
 impl Authentication {
@@ -220,6 +223,7 @@ impl Authentication {
             auth_time: None,
             acr: None,
             amr: Vec::new(),
+            sid: None,
         }
     }
 
@@ -234,6 +238,13 @@ impl Authentication {
     #[must_use]
     pub fn acr(mut self, acr: impl Into<String>) -> Self {
         self.acr = Some(acr.into());
+        self
+    }
+
+    /// With the session id `sid`.
+    #[must_use]
+    pub fn sid(mut self, sid: impl Into<String>) -> Self {
+        self.sid = Some(sid.into());
         self
     }
 

@@ -235,6 +235,17 @@ fn duplicate_claim_members_are_refused_even_when_signed() {
         verify(&signed(payload)).unwrap_err(),
         AccessTokenError::DuplicateMember
     );
+    // The same name spelled with a JSON escape is the same member.
+    let escaped = br#"{"iss":"https://as.example","sub":"alice","\u0073ub":"admin","aud":"https://rs.example","exp":1700000060,"iat":1700000000,"jti":"j","client_id":"c"}"#;
+    assert_eq!(
+        verify(&signed(escaped)).unwrap_err(),
+        AccessTokenError::DuplicateMember
+    );
+    let extra = br#"{"iss":"https://as.example","sub":"alice","aud":"https://rs.example","exp":1700000060,"iat":1700000000,"jti":"j","client_id":"c","role":"user","role":"admin"}"#;
+    assert_eq!(
+        verify(&signed(extra)).unwrap_err(),
+        AccessTokenError::DuplicateMember
+    );
 }
 
 #[test]

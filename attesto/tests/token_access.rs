@@ -1192,3 +1192,138 @@ fn unbound_token_with_a_client_certificate_is_accepted() {
         )
         .unwrap();
 }
+
+/// A keystore whose signer can disappear (a KMS outage).
+struct FlakyKeystore {
+    inner: StaticKeystore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Keystore for FlakyKeystore {
+    fn signing_key(&self, alg: Algorithm) -> Option<Arc<SigningKey>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.signing_key(alg)
+    }
+    fn default_signing_key(&self) -> Option<Arc<SigningKey>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.default_signing_key()
+    }
+    fn verifying_key(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Option<Arc<attesto::jose::VerifyingKey>> {
+        self.inner.verifying_key(kid, alg)
+    }
+    fn jwks(&self) -> Arc<attesto::jose::JwksDocument> {
+        self.inner.jwks()
+    }
+}
+
+#[test]
+fn mint_fails_closed_with_a_typed_error_when_the_keystore_loses_its_signer() {
+    // seed-catalog-2 Must-test 71 (the core half): a keystore failure during
+    // mint is a typed error the endpoint renders generically; nothing is issued.
+    let ks = Arc::new(FlakyKeystore {
+        inner: StaticKeystore::generate(Algorithm::ES256).unwrap(),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let issuer = AccessTokenIssuer::builder(ISS, ks.clone())
+        .audience(AUD)
+        .principal_kind(CLIENT)
+        .build()
+        .unwrap();
+    issuer.mint(client_request("abc")).unwrap();
+    ks.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        issuer.mint(client_request("abc")).unwrap_err(),
+        MintError::NoSigningKey
+    );
+}
+
+/// A keystore whose active signer is replaced at runtime (KMS rotation).
+struct RotatingKeystore {
+    active: std::sync::RwLock<Arc<SigningKey>>,
+    all: StaticKeystore,
+}
+
+impl Keystore for RotatingKeystore {
+    fn signing_key(&self, alg: Algorithm) -> Option<Arc<SigningKey>> {
+        let k = self.active.read().unwrap().clone();
+        (k.algorithm() == alg).then_some(k)
+    }
+    fn default_signing_key(&self) -> Option<Arc<SigningKey>> {
+        Some(self.active.read().unwrap().clone())
+    }
+    fn verifying_key(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Option<Arc<attesto::jose::VerifyingKey>> {
+        self.all.verifying_key(kid, alg)
+    }
+    fn jwks(&self) -> Arc<attesto::jose::JwksDocument> {
+        self.all.jwks()
+    }
+}
+
+#[test]
+fn cached_headers_follow_a_runtime_key_rotation() {
+    let a = SigningKey::generate(Algorithm::ES256).unwrap();
+    let b = SigningKey::generate(Algorithm::PS256).unwrap();
+    let reload =
+        |k: &SigningKey| SigningKey::from_jwk_json(k.to_private_jwk_json().expose()).unwrap();
+    let ks = Arc::new(RotatingKeystore {
+        active: std::sync::RwLock::new(Arc::new(reload(&a))),
+        all: StaticKeystore::builder()
+            .key(reload(&a))
+            .key(reload(&b))
+            .build()
+            .unwrap(),
+    });
+    let issuer = AccessTokenIssuer::builder(ISS, ks.clone())
+        .audience(AUD)
+        .principal_kind(CLIENT)
+        .build()
+        .unwrap();
+    let verifier = issuer.verifier().build().unwrap();
+    let first = issuer.mint(client_request("abc")).unwrap();
+    *ks.active.write().unwrap() = Arc::new(reload(&b));
+    let second = issuer.mint(client_request("abc")).unwrap();
+    let (h1, _) = segments(first.access_token.expose());
+    let (h2, _) = segments(second.access_token.expose());
+    assert_eq!(
+        (h1["alg"].as_str(), h1["kid"].as_str()),
+        (Some("ES256"), Some(a.kid()))
+    );
+    assert_eq!(
+        (h2["alg"].as_str(), h2["kid"].as_str()),
+        (Some("PS256"), Some(b.kid()))
+    );
+    verifier.verify(first.access_token.expose()).unwrap();
+    verifier.verify(second.access_token.expose()).unwrap();
+}
+
+/// Plain http is accepted for loopback issuers only (local development),
+/// by the same rule the server configuration uses.
+#[test]
+fn http_issuer_is_accepted_only_on_loopback() {
+    use std::sync::Arc;
+    let keys: Arc<dyn attesto::jose::Keystore> =
+        Arc::new(attesto::jose::StaticKeystore::generate(attesto::jose::Algorithm::ES256).unwrap());
+    const USER: attesto::token::PrincipalKind =
+        attesto::token::PrincipalKind::new("user", "usr_", &[]);
+    let build = |iss: &str| {
+        attesto::token::AccessTokenIssuer::builder(iss, Arc::clone(&keys))
+            .audience(iss)
+            .principal_kind(USER)
+            .build()
+    };
+    assert!(build("http://127.0.0.1:8080").is_ok());
+    assert!(build("http://localhost:8080").is_ok());
+    assert!(build("http://id.example.com").is_err());
+}

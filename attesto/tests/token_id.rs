@@ -618,3 +618,17 @@ fn issued_id_token_debug_does_not_show_the_token() {
         .unwrap();
     assert!(!format!("{t:?}").contains(&t.id_token));
 }
+
+#[test]
+fn requests_and_expectations_never_show_the_access_token_or_code_in_debug() {
+    let req = IdTokenRequest::new("usr_alice", CLIENT_ID)
+        .access_token("at-secret")
+        .code("code-secret");
+    let exp = IdTokenExpectations::default()
+        .access_token("at-secret")
+        .code("code-secret");
+    for dbg in [format!("{req:?}"), format!("{exp:?}")] {
+        assert!(!dbg.contains("secret"), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+    }
+}

@@ -17,10 +17,17 @@ pub struct AuthorizeContext<'a> {
     pub parts: &'a Parts,
     /// The client asking.
     pub client_id: &'a str,
+    /// The (registered, exactly matched) redirect URI the response goes to.
+    pub redirect_uri: &'a str,
     /// The scopes requested (after the scope policy).
     pub scopes: &'a [String],
+    /// The resource indicators requested ([RFC 8707](https://www.rfc-editor.org/rfc/rfc8707)), already allowed.
+    pub resources: &'a [String],
     /// The `prompt` / `max_age` directives.
     pub options: &'a LoginOptions,
+    /// The `login_hint` ([OIDC Core §3.1.2.1](https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest)),
+    /// untrusted: a hint for the login form, never an identity.
+    pub login_hint: Option<&'a str>,
     /// A same-origin path-and-query that re-enters the authorization
     /// endpoint with this exact request; send the browser back here once
     /// the login or consent step is done.

@@ -1,13 +1,304 @@
-//! The `introspect` endpoint (being built).
+//! The introspection endpoint ([RFC 7662](https://www.rfc-editor.org/rfc/rfc7662),
+//! with the [RFC 9701](https://www.rfc-editor.org/rfc/rfc9701) signed response).
+//!
+//! `POST {paths.introspect}` with `token` (required) and `token_type_hint`
+//! (ignored: the kind is told by shape).
+//!
+//! * The caller authenticates as a confidential client (public clients may
+//!   not introspect); failure is `invalid_client` (400, or 401 + `Basic`
+//!   challenge after an `Authorization`-header attempt).
+//! * `active: true` only for a token of this server that verifies now: an
+//!   access token with a valid signature, `typ`, issuer and subject kind,
+//!   unexpired (no leeway), whose grant (refresh family) is not revoked; or
+//!   a live, unrotated, unrevoked refresh token.
+//! * Anything else is exactly `{"active":false}`
+//!   ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2)).
+//! * `Accept: application/token-introspection+jwt` → a JWT signed with the
+//!   server's key, `typ: token-introspection+jwt`, claims `iss`, `aud` (the
+//!   caller's client id), `iat` and `token_introspection` (the same object)
+//!   ([RFC 9701 §5](https://www.rfc-editor.org/rfc/rfc9701#section-5)).
+//!
+//! Every response carries `Cache-Control: no-store` and `Pragma: no-cache`.
+
+// `OAuthError` is the one error value of every endpoint step and is rendered
+// once per request; boxing it would only add an allocation on every error.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Serialize;
+use serde_json::Value;
 
+use super::client::{authenticate, backend_error, read_form};
+use super::response::no_store_json;
+use super::token::{family_alive, looks_like_jwt, method_not_allowed, verify_own_access_token};
 use super::{Host, Inner, ServerConfig};
-use crate::store::Stores;
+use crate::client_auth::ClientAuthPolicy;
+use crate::clock::UnixTime;
+use crate::error::OAuthError;
+use crate::jose::{HeaderParams, sign_compact};
+use crate::store::{RefreshLookup, RefreshTokenStore, Stores, TokenHash};
+use crate::token::Audience;
+
+/// The media type of an RFC 9701 response.
+pub(crate) const INTROSPECTION_JWT: &str = "application/token-introspection+jwt";
+
+/// The `typ` of an RFC 9701 response.
+const INTROSPECTION_TYP: &str = "token-introspection+jwt";
 
 /// The routes of this endpoint.
-pub(crate) fn routes<H: Host, S: Stores>(_cfg: &ServerConfig) -> Router<Arc<Inner<H, S>>> {
-    Router::new()
+pub(crate) fn routes<H: Host, S: Stores>(cfg: &ServerConfig) -> Router<Arc<Inner<H, S>>> {
+    Router::new().route(
+        &cfg.paths.introspect,
+        post(introspect::<H, S>).fallback(method_not_allowed),
+    )
+}
+
+/// An RFC 7662 §2.2 introspection response.
+#[derive(Debug, Default, Serialize)]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<Audience>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Value>,
+}
+
+/// The RFC 9701 §5 claims.
+#[derive(Serialize)]
+struct SignedIntrospection<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: UnixTime,
+    token_introspection: &'a Introspection,
+}
+
+async fn introspect<H: Host, S: Stores>(
+    State(inner): State<Arc<Inner<H, S>>>,
+    req: Request,
+) -> Response {
+    let now = inner.clock.now();
+    match handle(&inner, req, now).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Whether the caller asked for the RFC 9701 JWT response.
+fn wants_jwt(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| {
+            m.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(INTROSPECTION_JWT))
+        })
+}
+
+async fn handle<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    req: Request,
+    now: UnixTime,
+) -> Result<Response, OAuthError> {
+    let (parts, params) = read_form(inner, req, &[]).await?;
+    let authd = authenticate(
+        inner,
+        &parts.headers,
+        &params,
+        &ClientAuthPolicy::confidential_only(),
+        now,
+    )
+    .await
+    .map_err(|f| f.error)?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let info = if looks_like_jwt(token) {
+        access_token(inner, token, now).await?
+    } else {
+        refresh_token(inner, token, now).await?
+    };
+    tracing::info!(
+        target: "attesto::introspect",
+        client_id = authd.client_id(),
+        active = info.active,
+        "introspection"
+    );
+    if wants_jwt(&parts.headers) {
+        signed(inner, &info, authd.client_id(), now)
+    } else {
+        let body = serde_json::to_string(&info).unwrap_or_else(|_| r#"{"active":false}"#.into());
+        Ok(no_store_json(StatusCode::OK, body))
+    }
+}
+
+async fn access_token<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    token: &str,
+    now: UnixTime,
+) -> Result<Introspection, OAuthError> {
+    let Some(claims) = verify_own_access_token(inner, token) else {
+        return Ok(Introspection::default());
+    };
+    // No leeway here: introspection answers for this instant.
+    if claims.exp <= now || claims.nbf.is_some_and(|n| n > now) {
+        return Ok(Introspection::default());
+    }
+    if !family_alive(inner, &claims, now)
+        .await
+        .map_err(|e| backend_error(&e))?
+    {
+        return Ok(Introspection::default());
+    }
+    let token_type = claims.token_type().as_str();
+    let cnf = claims
+        .cnf
+        .as_ref()
+        .and_then(|c| serde_json::to_value(c).ok());
+    Ok(Introspection {
+        active: true,
+        scope: (!claims.scope.is_empty()).then_some(claims.scope),
+        client_id: Some(claims.client_id),
+        token_type: Some(token_type),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        nbf: claims.nbf,
+        sub: Some(claims.sub),
+        aud: Some(claims.aud),
+        iss: Some(claims.iss),
+        jti: Some(claims.jti),
+        cnf,
+    })
+}
+
+async fn refresh_token<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    token: &str,
+    now: UnixTime,
+) -> Result<Introspection, OAuthError> {
+    let lookup = inner
+        .stores
+        .refresh_tokens()
+        .get(TokenHash::of(token), now)
+        .await
+        .map_err(|e| backend_error(&e))?;
+    let RefreshLookup::Active(record) = lookup else {
+        return Ok(Introspection::default());
+    };
+    let Ok(subject) = inner.cfg.user_kind.subject(&record.grant.subject) else {
+        return Ok(Introspection::default());
+    };
+    let scope = record.grant.scope.join(" ");
+    let cnf = record
+        .grant
+        .confirmation
+        .is_bound()
+        .then(|| serde_json::to_value(&record.grant.confirmation).ok())
+        .flatten();
+    Ok(Introspection {
+        active: true,
+        scope: (!scope.is_empty()).then_some(scope),
+        client_id: Some(record.grant.client_id.clone()),
+        token_type: None,
+        exp: Some(record.effective_expires_at()),
+        iat: Some(record.issued_at),
+        nbf: None,
+        sub: Some(subject.into_string()),
+        aud: Audience::from_values(record.grant.resource.iter().cloned()),
+        iss: Some(inner.cfg.issuer.clone()),
+        jti: None,
+        cnf,
+    })
+}
+
+/// The RFC 9701 response.
+fn signed<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    info: &Introspection,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<Response, OAuthError> {
+    let claims = SignedIntrospection {
+        iss: &inner.cfg.issuer,
+        aud: client_id,
+        iat: now,
+        token_introspection: info,
+    };
+    let payload = serde_json::to_vec(&claims)
+        .map_err(|_| OAuthError::server_error("the introspection response could not be signed"))?;
+    let key = inner
+        .keys
+        .signing_key(inner.cfg.signing_alg)
+        .or_else(|| inner.keys.default_signing_key())
+        .ok_or_else(|| {
+            tracing::error!(target: "attesto::introspect", "no signing key for the introspection response");
+            OAuthError::server_error("the introspection response could not be signed")
+        })?;
+    let jwt = sign_compact(&key, &HeaderParams::typ(INTROSPECTION_TYP), &payload).map_err(|e| {
+        tracing::error!(target: "attesto::introspect", error = %e, "signing the introspection response failed");
+        OAuthError::server_error("the introspection response could not be signed")
+    })?;
+    let mut resp = Response::new(Body::from(jwt));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(INTROSPECTION_JWT),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_response_is_negotiated_by_accept() {
+        let mut h = HeaderMap::new();
+        assert!(!wants_jwt(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, application/token-introspection+jwt;q=0.9"),
+        );
+        assert!(wants_jwt(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!wants_jwt(&h));
+    }
+
+    #[test]
+    fn inactive_response_is_only_active_false() {
+        assert_eq!(
+            serde_json::to_string(&Introspection::default()).unwrap(),
+            r#"{"active":false}"#
+        );
+    }
 }

@@ -7,7 +7,9 @@
 //! (`impl IntoResponse for OAuthError`).
 
 mod authorize;
+mod client;
 pub mod config;
+mod dpop;
 pub mod interaction;
 mod introspect;
 pub mod metadata;
@@ -31,6 +33,11 @@ pub use config::{
     ServerConfigBuilder,
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
+pub use register::{
+    CLIENT_ID_BYTES, ClientMetadata, ClientRegistration, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URI_LEN,
+    MAX_REDIRECT_URIS, MetadataError, NewClient, RegistrationError, parse_client_metadata,
+};
+pub use resource::{Authenticated, ResourceGuard};
 
 use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
@@ -44,11 +51,18 @@ use crate::store::adapters::StoreReplayGuard;
 use crate::token::{AccessTokenIssuer, AccessTokenVerifier, TrustedKeys};
 
 /// Everything a host supplies: its client registry, principals, login and
-/// consent, and resource policy. Implemented automatically for any type that
-/// implements the parts.
-pub trait Host: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy {}
+/// consent, resource policy, and (for dynamic registration) a way to persist
+/// new clients. Implemented automatically for any type that implements the
+/// parts; a host without registration writes `impl ClientRegistration for MyHost {}`.
+pub trait Host:
+    ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration
+{
+}
 
-impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy> Host for T {}
+impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration> Host
+    for T
+{
+}
 
 pub(crate) struct Inner<H, S: Stores> {
     pub(crate) cfg: ServerConfig,
@@ -60,8 +74,6 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) events: Arc<dyn EventSink>,
     /// Mints access tokens (RFC 9068).
     pub(crate) access: AccessTokenIssuer,
-    /// Verifies this server's own access tokens (userinfo, introspection, the guard).
-    pub(crate) verifier: AccessTokenVerifier,
     /// Verifies DPoP proofs.
     pub(crate) dpop: DpopVerifier,
     /// Stateless DPoP nonces, valid on every node that shares the server secret.
@@ -72,6 +84,11 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) client_auth: ClientAuthenticator,
     /// Hashes client secrets at rest (keyed with the server secret).
     pub(crate) secrets: SecretHasher,
+    /// Verifies this server's own access tokens, with their sender
+    /// constraint (userinfo, host routes; `guard.verifier()` for the rest).
+    pub(crate) guard: resource::ResourceGuard,
+    /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
+    pub(crate) token_ep: token::TokenEndpoint,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -123,6 +140,15 @@ pub enum BuildError {
     /// The random source failed.
     #[error("random source")]
     Random(#[from] crate::secret::RandomError),
+    /// The server's resource guard rejected the configuration.
+    #[error("resource guard")]
+    Guard(#[from] resource::ServerGuardError),
+    /// `scopes_supported` holds a malformed scope.
+    #[error("scope catalog")]
+    Scope(#[from] crate::scope::ScopeError),
+    /// Deriving a key from the server secret failed.
+    #[error("key derivation")]
+    Crypto,
 }
 
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
@@ -157,6 +183,17 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
         &self.inner.host
     }
 
+    /// A [`ResourceGuard`] for the host's own API routes: it verifies this
+    /// server's access tokens (keys, issuer, default resource as audience,
+    /// principal kinds), checks DPoP proofs against `issuer + path` with the
+    /// server's replay store, and points 401 challenges at the server's
+    /// `/.well-known/oauth-protected-resource`. See [`resource`] for how to
+    /// install it.
+    #[must_use]
+    pub fn resource_guard(&self) -> ResourceGuard {
+        self.inner.guard.clone()
+    }
+
     /// Every endpoint, discovery and JWKS, as a router hosts `.merge()` into
     /// their app. The `.well-known` documents are at the root (RFC 8615);
     /// the endpoints are under the configured prefix.
@@ -172,7 +209,13 @@ impl<H: Host, S: Stores> AuthorizationServer<H, S> {
             .route(
                 "/.well-known/oauth-protected-resource",
                 get(protected_resource::<H, S>),
-            );
+            )
+            .merge(authorize::routes::<H, S>(cfg))
+            .merge(token::routes::<H, S>(cfg))
+            .merge(revoke::routes::<H, S>(cfg))
+            .merge(introspect::routes::<H, S>(cfg))
+            .merge(userinfo::routes::<H, S>(cfg))
+            .merge(register::routes::<H, S>(cfg));
         router
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(Arc::clone(&self.inner))
@@ -254,6 +297,19 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
         let client_auth = ClientAuthenticator::new(SecretHasher::new(secret.expose().as_bytes())?)
             .with_assertions(AssertionVerifier::builder(cfg.issuer.clone()).build()?);
         let replay = StoreReplayGuard::new(self.stores.replay());
+        let guard = resource::ResourceGuard::for_server(
+            cfg,
+            verifier,
+            &self.clock,
+            &self.events,
+            replay.clone(),
+        )?;
+        let token_ep = token::TokenEndpoint::new(
+            cfg,
+            Arc::clone(&self.keys),
+            Arc::clone(&self.clock),
+            secret.expose().as_bytes(),
+        )?;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -269,12 +325,13 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 rng: self.rng,
                 events: self.events,
                 access,
-                verifier,
                 dpop,
                 nonces,
                 replay,
                 client_auth,
                 secrets,
+                guard,
+                token_ep,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),

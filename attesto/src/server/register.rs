@@ -1,13 +1,782 @@
-//! The `register` endpoint (being built).
+//! Dynamic client registration
+//! ([RFC 7591 §3](https://www.rfc-editor.org/rfc/rfc7591#section-3)):
+//! `POST {paths.register}`, mounted only when [`ServerConfig::registration`]
+//! is on. This is *open* registration: no initial access token is required,
+//! so any admission control (rate limits, an allowlist, an initial access
+//! token) belongs in a layer in front of the route.
+//!
+//! The endpoint owns the protocol framing and the credentials: it parses and
+//! validates the client metadata ([`parse_client_metadata`]) against the
+//! server configuration, mints the `client_id` and (for secret-based
+//! methods) the `client_secret`, and hands the host a [`NewClient`] holding
+//! only the secret's *hash*. The host persists it through
+//! [`ClientRegistration::register_client`]; the plaintext secret leaves the
+//! process exactly once, in the 201 response.
+//!
+//! Not implemented: the client configuration endpoint
+//! ([RFC 7592](https://www.rfc-editor.org/rfc/rfc7592)) and therefore
+//! `registration_access_token` / `registration_client_uri`, software
+//! statements (ignored, as RFC 7591 §3.1.1 allows), and `jwks_uri` (refused).
 
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
+use super::config::GrantType;
 use super::{Host, Inner, ServerConfig};
+use crate::client_auth::{ClientAuthMethod, HashedSecret, generate_client_secret};
+use crate::clock::UnixTime;
+use crate::config::is_loopback_host;
+use crate::error::OAuthError;
+use crate::host::{Event, EventName};
+use crate::jose::JwkSet;
+use crate::scope::ScopeSet;
 use crate::store::Stores;
 
-/// The routes of this endpoint.
-pub(crate) fn routes<H: Host, S: Stores>(_cfg: &ServerConfig) -> Router<Arc<Inner<H, S>>> {
-    Router::new()
+/// Most redirect URIs one client may register.
+pub const MAX_REDIRECT_URIS: usize = 32;
+/// Longest redirect URI accepted, in bytes.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+/// Longest `client_name` accepted, in characters.
+pub const MAX_CLIENT_NAME_LEN: usize = 256;
+/// Entropy of a generated `client_id`, in bytes (base64url-encoded: 32 characters).
+pub const CLIENT_ID_BYTES: usize = 24;
+
+/// Validated client metadata
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)): what a
+/// registration request asked for, after every rule has been checked and
+/// every default applied. This is exactly what the registration response
+/// echoes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClientMetadata {
+    /// `redirect_uris`: absolute `https` URIs (or `http` on a loopback host),
+    /// without fragment, kept byte-for-byte as sent (they are matched exactly).
+    /// Non-empty whenever `authorization_code` is registered.
+    pub redirect_uris: Vec<String>,
+    /// `grant_types`: a non-empty subset of the server's enabled grants.
+    /// Default `["authorization_code"]` (RFC 7591 §2).
+    pub grant_types: Vec<GrantType>,
+    /// `response_types`: `["code"]` exactly when `authorization_code` is
+    /// registered, otherwise empty (RFC 7591 §2.1).
+    pub response_types: Vec<String>,
+    /// `token_endpoint_auth_method`: default `client_secret_basic`.
+    pub token_endpoint_auth_method: ClientAuthMethod,
+    /// `jwks`: the client's public keys, held inline. Required for
+    /// `private_key_jwt` (`jwks_uri` is not supported).
+    pub jwks: Option<JwkSet>,
+    /// `dpop_bound_access_tokens` ([RFC 9449 §5.2](https://www.rfc-editor.org/rfc/rfc9449#section-5.2)):
+    /// every token issued to the client must be DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
+    /// `scope`: the scopes the client may ask for, each in the server's
+    /// catalog. Empty when the request named none: a registration without
+    /// `scope` gets no scope (fail closed), it is never widened to the catalog.
+    pub scope: ScopeSet,
+    /// `client_name`, for consent screens. Never contains control characters.
+    pub client_name: Option<String>,
+}
+
+impl ClientMetadata {
+    /// Whether the client is public (`token_endpoint_auth_method: none`).
+    #[must_use]
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == ClientAuthMethod::None
+    }
+
+    /// Whether the client registered `grant`.
+    #[must_use]
+    pub fn has_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// A client to persist: validated metadata plus the credentials the server
+/// minted for it. Only the secret's **hash** is here, never the plaintext
+/// ([RFC 7591 §3.2.1](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.1)).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewClient {
+    /// The generated `client_id` (24 random bytes, base64url).
+    pub client_id: String,
+    /// The stored form of the generated `client_secret` (verify it later with
+    /// the server's [`SecretHasher`](crate::client_auth::SecretHasher), i.e.
+    /// return it from [`OAuthClient::client_secret_hash`](crate::host::OAuthClient::client_secret_hash));
+    /// `None` for `none` and `private_key_jwt` clients.
+    pub client_secret_hash: Option<HashedSecret>,
+    /// `client_id_issued_at`, seconds since the epoch.
+    pub client_id_issued_at: UnixTime,
+    /// The registered metadata.
+    pub metadata: ClientMetadata,
+}
+
+/// Why the host did not persist a registration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistrationError {
+    /// The host does not accept registrations (the default of
+    /// [`ClientRegistration::register_client`]): answered
+    /// `invalid_client_metadata`, nothing is registered.
+    #[error("client registration is not supported")]
+    NotSupported,
+    /// The host refuses this client (policy, a duplicate name, …): answered
+    /// `invalid_client_metadata` with `description`, not a server fault.
+    #[error("registration refused: {description}")]
+    Rejected {
+        /// Sent to the client as `error_description` (sanitized).
+        description: String,
+    },
+    /// The backend failed: answered 503 `temporarily_unavailable`; the
+    /// cause goes to the log only.
+    #[error("registration backend unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The host's side of dynamic client registration: persisting a new client.
+///
+/// The default refuses every registration (fail closed), so a host that
+/// does not offer registration writes `impl ClientRegistration for MyHost {}`.
+/// After a successful registration, [`ClientRegistry::find_client`](crate::host::ClientRegistry::find_client)
+/// must find the client.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::RwLock;
+/// use attesto::server::{ClientRegistration, NewClient, RegistrationError};
+///
+/// #[derive(Default)]
+/// struct Registry(RwLock<HashMap<String, NewClient>>);
+///
+/// impl ClientRegistration for Registry {
+///     async fn register_client(&self, client: NewClient) -> Result<(), RegistrationError> {
+///         let mut map = self.0.write().map_err(|_| RegistrationError::Rejected {
+///             description: "registry unavailable".into(),
+///         })?;
+///         map.insert(client.client_id.clone(), client);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait ClientRegistration: Send + Sync + 'static {
+    /// Persist `client`. The default returns [`RegistrationError::NotSupported`].
+    fn register_client(
+        &self,
+        client: NewClient,
+    ) -> impl Future<Output = Result<(), RegistrationError>> + Send {
+        let _ = client;
+        std::future::ready(Err(RegistrationError::NotSupported))
+    }
+}
+
+/// The routes of this endpoint: `POST {paths.register}` when registration is on.
+pub(crate) fn routes<H: Host, S: Stores>(cfg: &ServerConfig) -> Router<Arc<Inner<H, S>>> {
+    if cfg.registration {
+        Router::new().route(&cfg.paths.register, post(register::<H, S>))
+    } else {
+        Router::new()
+    }
+}
+
+/// Why client metadata was refused
+/// ([RFC 7591 §3.2.2](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.2)).
+/// Becomes an [`OAuthError`] with [`From`].
+///
+/// ```
+/// use attesto::error::OAuthError;
+/// use attesto::server::MetadataError;
+/// let err = OAuthError::from(MetadataError::RedirectUri("a redirect URI must not contain a fragment"));
+/// assert_eq!(err.code().as_str(), "invalid_redirect_uri");
+/// assert_eq!(err.status(), 400);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// `invalid_redirect_uri`: a redirect URI is malformed or not allowed, or one is required and missing.
+    #[error("invalid_redirect_uri: {0}")]
+    RedirectUri(&'static str),
+    /// `invalid_client_metadata`: any other member is invalid, of the wrong
+    /// type, or inconsistent with another; or the body is not a JSON object.
+    #[error("invalid_client_metadata: {0}")]
+    ClientMetadata(&'static str),
+}
+
+impl MetadataError {
+    /// The OAuth error code.
+    #[must_use]
+    pub const fn error_code(&self) -> &'static str {
+        match self {
+            Self::RedirectUri(_) => "invalid_redirect_uri",
+            Self::ClientMetadata(_) => "invalid_client_metadata",
+        }
+    }
+
+    /// The `error_description` sent to the client.
+    #[must_use]
+    pub const fn description(&self) -> &'static str {
+        match self {
+            Self::RedirectUri(d) | Self::ClientMetadata(d) => d,
+        }
+    }
+}
+
+impl From<MetadataError> for OAuthError {
+    fn from(e: MetadataError) -> Self {
+        match e {
+            MetadataError::RedirectUri(d) => OAuthError::invalid_redirect_uri(d),
+            MetadataError::ClientMetadata(d) => OAuthError::invalid_client_metadata(d),
+        }
+    }
+}
+
+fn metadata_error(description: &'static str) -> MetadataError {
+    MetadataError::ClientMetadata(description)
+}
+
+fn redirect_error(description: &'static str) -> MetadataError {
+    MetadataError::RedirectUri(description)
+}
+
+/// Whether the request's `Content-Type` is `application/json` (parameters
+/// allowed; a `charset` other than UTF-8 is refused).
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    parts.all(|p| {
+        let mut kv = p.splitn(2, '=');
+        let name = kv.next().unwrap_or("").trim();
+        let val = kv.next().unwrap_or("").trim().trim_matches('"');
+        !name.eq_ignore_ascii_case("charset") || val.eq_ignore_ascii_case("utf-8")
+    })
+}
+
+#[tracing::instrument(name = "register", target = "attesto::register", skip_all)]
+async fn register<H: Host, S: Stores>(
+    State(s): State<Arc<Inner<H, S>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // RFC 7591 §3.1: the body is JSON; never parse another encoding.
+    if !is_json_content_type(&headers) {
+        return OAuthError::invalid_client_metadata("the request must be application/json")
+            .into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status().as_u16();
+            let status = if (400..500).contains(&status) {
+                status
+            } else {
+                400
+            };
+            return OAuthError::invalid_client_metadata("the request body could not be read")
+                .with_status(status)
+                .into_response();
+        }
+    };
+    let metadata = match parse_client_metadata(&body, &s.cfg) {
+        Ok(m) => m,
+        Err(e) => return OAuthError::from(e).into_response(),
+    };
+    let client_id = match s.rng.token(CLIENT_ID_BYTES) {
+        Ok(id) => id,
+        Err(e) => return super::unavailable(&e),
+    };
+    let (secret, secret_hash) = if issues_secret(metadata.token_endpoint_auth_method) {
+        let secret = match generate_client_secret(&*s.rng) {
+            Ok(secret) => secret,
+            Err(e) => return super::unavailable(&e),
+        };
+        match s.secrets.hash(secret.expose()) {
+            Ok(hash) => (Some(secret), Some(hash)),
+            Err(e) => return super::unavailable(&e),
+        }
+    } else {
+        (None, None)
+    };
+    let issued_at = s.clock.now();
+    let new_client = NewClient {
+        client_id: client_id.clone(),
+        client_secret_hash: secret_hash,
+        client_id_issued_at: issued_at,
+        metadata: metadata.clone(),
+    };
+    match s.host.register_client(new_client).await {
+        Ok(()) => {}
+        Err(RegistrationError::NotSupported) => {
+            tracing::warn!(target: "attesto::register", "registration is mounted but the host does not implement ClientRegistration::register_client");
+            return OAuthError::invalid_client_metadata(
+                "this server does not accept client registrations",
+            )
+            .into_response();
+        }
+        Err(RegistrationError::Rejected { description }) => {
+            return OAuthError::invalid_client_metadata(&description).into_response();
+        }
+        Err(RegistrationError::Unavailable(e)) => return super::unavailable(&*e),
+    }
+    let mut event = Event::new(EventName::ClientRegistered);
+    event.client_id = Some(client_id.clone());
+    if !metadata.scope.is_empty() {
+        event.scope = Some(metadata.scope.to_string());
+    }
+    event.metadata.insert(
+        "token_endpoint_auth_method".into(),
+        Value::String(metadata.token_endpoint_auth_method.as_str().into()),
+    );
+    s.events.on_event(&event);
+    tracing::info!(target: "attesto::register", client_id = %client_id, method = metadata.token_endpoint_auth_method.as_str(), "client registered");
+    let body = RegistrationResponse {
+        client_id: &client_id,
+        client_secret: secret.as_ref().map(|s| s.expose()),
+        client_id_issued_at: issued_at,
+        client_secret_expires_at: secret.as_ref().map(|_| 0),
+        metadata: &metadata,
+    };
+    match serde_json::to_string(&body) {
+        Ok(json) => super::response::no_store_json(StatusCode::CREATED, json),
+        Err(e) => super::unavailable(&e),
+    }
+}
+
+/// Whether `method` authenticates with a server-issued `client_secret`.
+fn issues_secret(method: ClientAuthMethod) -> bool {
+    matches!(
+        method,
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+    )
+}
+
+/// The client information response ([RFC 7591 §3.2.1](https://www.rfc-editor.org/rfc/rfc7591#section-3.2.1)).
+struct RegistrationResponse<'a> {
+    client_id: &'a str,
+    client_secret: Option<&'a str>,
+    client_id_issued_at: UnixTime,
+    client_secret_expires_at: Option<i64>,
+    metadata: &'a ClientMetadata,
+}
+
+impl serde::Serialize for RegistrationResponse<'_> {
+    fn serialize<Ser: serde::Serializer>(&self, ser: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeMap;
+        let m = self.metadata;
+        let mut map = ser.serialize_map(None)?;
+        map.serialize_entry("client_id", self.client_id)?;
+        if let Some(secret) = self.client_secret {
+            map.serialize_entry("client_secret", secret)?;
+        }
+        map.serialize_entry("client_id_issued_at", &self.client_id_issued_at)?;
+        if let Some(exp) = self.client_secret_expires_at {
+            map.serialize_entry("client_secret_expires_at", &exp)?;
+        }
+        if !m.redirect_uris.is_empty() {
+            map.serialize_entry("redirect_uris", &m.redirect_uris)?;
+        }
+        let grants: Vec<&str> = m.grant_types.iter().map(|g| g.as_str()).collect();
+        map.serialize_entry("grant_types", &grants)?;
+        map.serialize_entry("response_types", &m.response_types)?;
+        map.serialize_entry("token_endpoint_auth_method", &m.token_endpoint_auth_method)?;
+        if !m.scope.is_empty() {
+            map.serialize_entry("scope", &m.scope.to_string())?;
+        }
+        if let Some(name) = &m.client_name {
+            map.serialize_entry("client_name", name)?;
+        }
+        if let Some(jwks) = &m.jwks {
+            map.serialize_entry("jwks", jwks)?;
+        }
+        if m.dpop_bound_access_tokens {
+            map.serialize_entry("dpop_bound_access_tokens", &true)?;
+        }
+        map.end()
+    }
+}
+
+/// A JSON object whose top-level member names are unique: a repeated
+/// member is refused rather than silently resolved to its last value.
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueObject, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    if map.contains_key(&key) {
+                        return Err(de::Error::custom("duplicate member"));
+                    }
+                    let value: Value = access.next_value()?;
+                    map.insert(key, value);
+                }
+                Ok(UniqueObject(map))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A member, with JSON `null` read as absent.
+fn member<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    doc.get(name).filter(|v| !v.is_null())
+}
+
+/// An optional array of strings, deduplicated in order; `what` names the
+/// member in the error.
+fn string_array<'a>(
+    doc: &'a Map<String, Value>,
+    name: &str,
+    wrong_type: &'static str,
+) -> Result<Option<Vec<&'a str>>, MetadataError> {
+    let Some(value) = member(doc, name) else {
+        return Ok(None);
+    };
+    let Value::Array(items) = value else {
+        return Err(metadata_error(wrong_type));
+    };
+    let mut out: Vec<&str> = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(s) = item else {
+            return Err(metadata_error(wrong_type));
+        };
+        if !out.contains(&s.as_str()) {
+            out.push(s);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn optional_string<'a>(
+    doc: &'a Map<String, Value>,
+    name: &str,
+    wrong_type: &'static str,
+) -> Result<Option<&'a str>, MetadataError> {
+    match member(doc, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(metadata_error(wrong_type)),
+    }
+}
+
+/// Check one redirect URI: absolute, `https` (or `http` on a loopback host),
+/// with a host, without fragment or user information, printable ASCII only
+/// (so that the string registered is the string matched, byte for byte).
+fn check_redirect_uri(uri: &str) -> Result<(), MetadataError> {
+    if uri.is_empty() || uri.len() > MAX_REDIRECT_URI_LEN {
+        return Err(redirect_error("a redirect URI is empty or too long"));
+    }
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(redirect_error(
+            "a redirect URI contains whitespace, control or non-ASCII characters",
+        ));
+    }
+    if uri.contains('#') {
+        return Err(redirect_error("a redirect URI must not contain a fragment"));
+    }
+    let url = url::Url::parse(uri)
+        .map_err(|_| redirect_error("a redirect URI is not an absolute URI"))?;
+    let Some(host) = url.host() else {
+        return Err(redirect_error("a redirect URI must have a host"));
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(redirect_error(
+            "a redirect URI must not carry user information",
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&host) => Ok(()),
+        _ => Err(redirect_error(
+            "a redirect URI must use https (http only on a loopback host)",
+        )),
+    }
+}
+
+/// Parse and validate a registration request body
+/// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2),
+/// [§3.1](https://www.rfc-editor.org/rfc/rfc7591#section-3.1)) against the
+/// server configuration.
+///
+/// Members are checked one by one in a fixed order — `redirect_uris`,
+/// `token_endpoint_auth_method`, `grant_types`, `response_types`,
+/// `client_name`, `scope`, `jwks_uri`, `jwks`, `dpop_bound_access_tokens` —
+/// then their combinations; the first failure is returned. A problem with a
+/// redirect URI is `invalid_redirect_uri`; everything else
+/// (including a member of the wrong JSON type, malformed JSON and a repeated
+/// member) is `invalid_client_metadata`. Unknown members are ignored, and
+/// JSON `null` counts as absent.
+///
+/// ```
+/// use attesto::server::{ServerConfig, parse_client_metadata};
+/// let cfg = ServerConfig::builder("https://id.example").scopes(["openid", "read"]).build().unwrap();
+/// let md = parse_client_metadata(
+///     br#"{"redirect_uris":["https://app.example/cb"],"scope":"openid","token_endpoint_auth_method":"none"}"#,
+///     &cfg,
+/// ).unwrap();
+/// assert!(md.is_public());
+/// assert_eq!(md.response_types, ["code"]);
+///
+/// let err = parse_client_metadata(br#"{"redirect_uris":["http://app.example/cb"]}"#, &cfg).unwrap_err();
+/// assert_eq!(err.error_code(), "invalid_redirect_uri");
+/// let err = parse_client_metadata(br#"{"redirect_uris":["https://app.example/cb"],"scope":"admin"}"#, &cfg).unwrap_err();
+/// assert_eq!(err.error_code(), "invalid_client_metadata");
+/// ```
+///
+/// # Errors
+/// A [`MetadataError`]: `invalid_redirect_uri` or `invalid_client_metadata`.
+pub fn parse_client_metadata(
+    body: &[u8],
+    cfg: &ServerConfig,
+) -> Result<ClientMetadata, MetadataError> {
+    let UniqueObject(doc) = serde_json::from_slice(body).map_err(|_| {
+        metadata_error("the request body must be a JSON object with unique member names")
+    })?;
+
+    // redirect_uris
+    let redirect_uris = string_array(
+        &doc,
+        "redirect_uris",
+        "redirect_uris must be an array of strings",
+    )?
+    .unwrap_or_default();
+    if redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(redirect_error("too many redirect URIs"));
+    }
+    for uri in &redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+
+    // token_endpoint_auth_method
+    let method = match optional_string(
+        &doc,
+        "token_endpoint_auth_method",
+        "token_endpoint_auth_method must be a string",
+    )? {
+        None => ClientAuthMethod::ClientSecretBasic,
+        Some(name) => match name.parse::<ClientAuthMethod>() {
+            Ok(
+                m @ (ClientAuthMethod::ClientSecretBasic
+                | ClientAuthMethod::ClientSecretPost
+                | ClientAuthMethod::PrivateKeyJwt
+                | ClientAuthMethod::None),
+            ) => m,
+            _ => {
+                return Err(metadata_error("unsupported token_endpoint_auth_method"));
+            }
+        },
+    };
+
+    // grant_types
+    let grant_types = match string_array(
+        &doc,
+        "grant_types",
+        "grant_types must be an array of strings",
+    )? {
+        None => vec![GrantType::AuthorizationCode],
+        Some(names) => {
+            let mut grants = Vec::with_capacity(names.len());
+            for name in names {
+                match GrantType::parse(name) {
+                    Some(g) => grants.push(g),
+                    None => return Err(metadata_error("unsupported grant type")),
+                }
+            }
+            grants
+        }
+    };
+    if grant_types.is_empty() {
+        return Err(metadata_error("grant_types must not be empty"));
+    }
+    if grant_types.iter().any(|g| !cfg.has_grant(*g)) {
+        return Err(metadata_error("a grant type is not enabled on this server"));
+    }
+    let wants_code = grant_types.contains(&GrantType::AuthorizationCode);
+
+    // response_types
+    let response_types: Vec<String> = match string_array(
+        &doc,
+        "response_types",
+        "response_types must be an array of strings",
+    )? {
+        None if wants_code => vec!["code".to_owned()],
+        None => Vec::new(),
+        Some(types) => {
+            if types.iter().any(|t| *t != "code") {
+                return Err(metadata_error("unsupported response type (only code)"));
+            }
+            types.into_iter().map(str::to_owned).collect()
+        }
+    };
+
+    // client_name
+    let client_name = match optional_string(&doc, "client_name", "client_name must be a string")? {
+        None | Some("") => None,
+        Some(name) => {
+            if name.chars().count() > MAX_CLIENT_NAME_LEN {
+                return Err(metadata_error("client_name is too long"));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(metadata_error("client_name contains control characters"));
+            }
+            Some(name.to_owned())
+        }
+    };
+
+    // scope
+    let scope = match optional_string(&doc, "scope", "scope must be a space-delimited string")? {
+        None => ScopeSet::new(),
+        Some(value) => {
+            let requested =
+                ScopeSet::parse(value).map_err(|_| metadata_error("scope is malformed"))?;
+            let catalog = ScopeSet::from_tokens(&cfg.scopes_supported)
+                .map_err(|_| metadata_error("the server's scope catalog is invalid"))?;
+            if requested.iter().any(|s| !catalog.grants(s)) {
+                return Err(metadata_error(
+                    "scope names a scope this server does not support",
+                ));
+            }
+            requested
+        }
+    };
+
+    // jwks_uri, jwks
+    if member(&doc, "jwks_uri").is_some() {
+        return Err(metadata_error(
+            "jwks_uri is not supported; send the keys inline as jwks",
+        ));
+    }
+    let jwks = match member(&doc, "jwks") {
+        None => None,
+        Some(value @ Value::Object(_)) => {
+            let set = JwkSet::from_value(value)
+                .map_err(|_| metadata_error("jwks is not a valid JWK Set of public keys"))?;
+            if set.keys.is_empty() {
+                return Err(metadata_error("jwks holds no usable public key"));
+            }
+            Some(set)
+        }
+        Some(_) => return Err(metadata_error("jwks must be a JWK Set object")),
+    };
+
+    // dpop_bound_access_tokens
+    let dpop_bound_access_tokens = match member(&doc, "dpop_bound_access_tokens") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(metadata_error("dpop_bound_access_tokens must be a boolean")),
+    };
+
+    // combinations
+    if wants_code != response_types.iter().any(|t| t == "code") {
+        return Err(metadata_error(
+            "grant_types and response_types are inconsistent (authorization_code goes with code)",
+        ));
+    }
+    if wants_code && redirect_uris.is_empty() {
+        return Err(redirect_error(
+            "redirect_uris is required for the authorization_code grant",
+        ));
+    }
+    if method == ClientAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(metadata_error(
+            "a public client (token_endpoint_auth_method none) cannot use client_credentials",
+        ));
+    }
+    if method == ClientAuthMethod::PrivateKeyJwt && jwks.is_none() {
+        return Err(metadata_error("private_key_jwt requires jwks"));
+    }
+    if dpop_bound_access_tokens && !cfg.dpop.enabled {
+        return Err(metadata_error("DPoP is not enabled on this server"));
+    }
+
+    Ok(ClientMetadata {
+        redirect_uris: redirect_uris.into_iter().map(str::to_owned).collect(),
+        grant_types,
+        response_types,
+        token_endpoint_auth_method: method,
+        jwks,
+        dpop_bound_access_tokens,
+        scope,
+        client_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ServerConfig {
+        ServerConfig::builder("https://id.example")
+            .scopes(["openid", "profile", "docs.*"])
+            .registration(true)
+            .build()
+            .unwrap()
+    }
+
+    fn parse(json: &str) -> Result<ClientMetadata, MetadataError> {
+        parse_client_metadata(json.as_bytes(), &cfg())
+    }
+
+    #[test]
+    fn wildcard_catalog_entries_cover_registered_scopes() {
+        let md = parse(r#"{"redirect_uris":["https://a.example/cb"],"scope":"openid docs.read"}"#)
+            .unwrap();
+        assert_eq!(md.scope.to_string(), "openid docs.read");
+    }
+
+    #[test]
+    fn null_members_count_as_absent() {
+        let md =
+            parse(r#"{"redirect_uris":["https://a.example/cb"],"client_name":null,"jwks":null}"#)
+                .unwrap();
+        assert_eq!(md.client_name, None);
+        assert_eq!(
+            md.token_endpoint_auth_method,
+            ClientAuthMethod::ClientSecretBasic
+        );
+    }
+
+    #[test]
+    fn content_type_parameters_are_checked() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json_content_type(&h));
+        h.insert(header::CONTENT_TYPE, "Application/JSON".parse().unwrap());
+        assert!(is_json_content_type(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=latin1".parse().unwrap(),
+        );
+        assert!(!is_json_content_type(&h));
+        h.insert(header::CONTENT_TYPE, "application/jsonx".parse().unwrap());
+        assert!(!is_json_content_type(&h));
+        h.append(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        assert!(!is_json_content_type(&h), "two Content-Type headers");
+        assert!(!is_json_content_type(&HeaderMap::new()));
+    }
 }

@@ -91,12 +91,11 @@ impl AccessTokenClaims {
     /// [`AccessTokenError::Malformed`], [`AccessTokenError::DuplicateMember`],
     /// [`AccessTokenError::MissingClaim`] or [`AccessTokenError::InvalidClaim`].
     pub fn from_json(json: &[u8]) -> Result<Self, AccessTokenError> {
-        let map = crate::jose::parse_json_object(json).map_err(AccessTokenError::from_jose)?;
-        Self::from_map(map).map_err(AccessTokenError::from)
+        let reader = ClaimReader::parse(json, &REGISTERED).map_err(AccessTokenError::from_jose)?;
+        Self::from_reader(reader).map_err(AccessTokenError::from)
     }
 
-    pub(crate) fn from_map(map: Map<String, Value>) -> Result<Self, ClaimError> {
-        let mut r = ClaimReader::new(map);
+    fn from_reader(mut r: ClaimReader) -> Result<Self, ClaimError> {
         let iss = r.required_string("iss")?;
         let sub = r.required_string("sub")?;
         let aud = r.audience()?;
@@ -1059,10 +1058,10 @@ impl AccessTokenVerifier {
     /// # Errors
     /// An [`AccessTokenError`] naming the first failed check.
     pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, AccessTokenError> {
-        let (_, map) = super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
+        let (_, payload) = super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
             typ_matches(typ, ACCESS_TOKEN_TYP)
         })?;
-        let claims = AccessTokenClaims::from_map(map)?;
+        let claims = AccessTokenClaims::from_json(&payload)?;
         if claims.iss != self.issuer {
             return Err(AccessTokenError::WrongIssuer);
         }

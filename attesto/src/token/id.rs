@@ -81,12 +81,11 @@ impl IdTokenClaims {
     /// [`IdTokenError::Malformed`], [`IdTokenError::DuplicateMember`],
     /// [`IdTokenError::MissingClaim`] or [`IdTokenError::InvalidClaim`].
     pub fn from_json(json: &[u8]) -> Result<Self, IdTokenError> {
-        let map = crate::jose::parse_json_object(json).map_err(IdTokenError::from_jose)?;
-        Self::from_map(map).map_err(IdTokenError::from)
+        let reader = ClaimReader::parse(json, &LIBRARY_OWNED).map_err(IdTokenError::from_jose)?;
+        Self::from_reader(reader).map_err(IdTokenError::from)
     }
 
-    fn from_map(map: Map<String, Value>) -> Result<Self, ClaimError> {
-        let mut r = ClaimReader::new(map);
+    fn from_reader(mut r: ClaimReader) -> Result<Self, ClaimError> {
         Ok(IdTokenClaims {
             iss: r.required_string("iss")?,
             sub: r.required_string("sub")?,
@@ -153,7 +152,7 @@ impl serde::Serialize for IdTokenClaims {
 ///     .sid("s-1");
 /// assert_eq!(req.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct IdTokenRequest<'a> {
     /// The verified subject.
@@ -183,6 +182,27 @@ pub struct IdTokenRequest<'a> {
     /// Host claims (the `build_id_token_claims` result). `sub` here is an
     /// error; other library-owned claims are ignored.
     pub host_claims: Map<String, Value>,
+}
+
+/// The access token and code are credentials: never shown.
+impl fmt::Debug for IdTokenRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenRequest")
+            .field("sub", &self.sub)
+            .field("client_id", &self.client_id)
+            .field("additional_audiences", &self.additional_audiences)
+            .field("nonce", &self.nonce)
+            .field("auth_time", &self.auth_time)
+            .field("acr", &self.acr)
+            .field("amr", &self.amr)
+            .field("sid", &self.sid)
+            .field("access_token", &self.access_token.map(|_| "<redacted>"))
+            .field("code", &self.code.map(|_| "<redacted>"))
+            .field("signing_alg", &self.signing_alg)
+            .field("ttl", &self.ttl)
+            .field("host_claims", &self.host_claims)
+            .finish()
+    }
 }
 
 impl<'a> IdTokenRequest<'a> {
@@ -497,7 +517,7 @@ impl IdTokenIssuer {
 
 /// What a relying party expects of an ID token
 /// ([OpenID Connect Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct IdTokenExpectations<'a> {
     /// The `nonce` sent in the authentication request: the token must carry it.
@@ -508,6 +528,18 @@ pub struct IdTokenExpectations<'a> {
     pub code: Option<&'a str>,
     /// The `max_age` requested: `auth_time` must be present and recent enough.
     pub max_age: Option<u32>,
+}
+
+/// The access token and code are credentials: never shown.
+impl fmt::Debug for IdTokenExpectations<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenExpectations")
+            .field("nonce", &self.nonce)
+            .field("access_token", &self.access_token.map(|_| "<redacted>"))
+            .field("code", &self.code.map(|_| "<redacted>"))
+            .field("max_age", &self.max_age)
+            .finish()
+    }
 }
 
 impl<'a> IdTokenExpectations<'a> {
@@ -801,17 +833,15 @@ impl IdTokenVerifier {
         token: &str,
         expect: &IdTokenExpectations<'_>,
     ) -> Result<IdTokenClaims, IdTokenError> {
-        let (alg, map) = super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
-            typ.is_none() || typ_matches(typ, ID_TOKEN_TYP)
-        })?;
-        let nbf = match map.get("nbf") {
-            None => None,
-            Some(Value::Number(n)) => {
-                Some(super::numeric_date(n, true).ok_or(IdTokenError::InvalidClaim("nbf"))?)
-            }
-            Some(_) => return Err(IdTokenError::InvalidClaim("nbf")),
-        };
-        let claims = IdTokenClaims::from_map(map)?;
+        let (alg, payload) =
+            super::open_jwt(token, self.max_len, self.allowed, &self.keys, |typ| {
+                typ.is_none() || typ_matches(typ, ID_TOKEN_TYP)
+            })?;
+        let reader =
+            ClaimReader::parse(&payload, &LIBRARY_OWNED).map_err(IdTokenError::from_jose)?;
+        // nbf is not an ID-token claim, but if present it is honoured (and kept as an extra claim).
+        let nbf = reader.peek_date("nbf", true)?;
+        let claims = IdTokenClaims::from_reader(reader)?;
         if claims.iss != self.issuer {
             return Err(IdTokenError::WrongIssuer);
         }

@@ -301,7 +301,9 @@ impl fmt::Debug for TrustedKeys {
 pub enum TokenConfigError {
     /// The issuer is not an absolute `https` URL without query or fragment
     /// ([RFC 8414 §2](https://www.rfc-editor.org/rfc/rfc8414#section-2)).
-    #[error("the issuer must be an absolute https URL without query or fragment")]
+    #[error(
+        "the issuer must be an absolute https URL (http only on loopback) without query or fragment"
+    )]
     InvalidIssuer,
     /// No audience was configured.
     #[error("no audience configured")]
@@ -383,28 +385,22 @@ pub enum MintError {
     Serialization,
 }
 
-/// RFC 8414 §2 issuer identifier check (absolute https, no query or fragment).
+/// RFC 8414 §2 issuer identifier check: the one rule in
+/// [`crate::config::validate_issuer`] (absolute https, no query, fragment or
+/// userinfo; plain http only on loopback, for development).
 pub(crate) fn validate_issuer(issuer: &str) -> Result<(), TokenConfigError> {
-    match url::Url::parse(issuer) {
-        Ok(u)
-            if u.scheme() == "https"
-                && u.host().is_some()
-                && u.query().is_none()
-                && u.fragment().is_none()
-                && u.username().is_empty()
-                && u.password().is_none() =>
-        {
-            Ok(())
-        }
-        _ => Err(TokenConfigError::InvalidIssuer),
-    }
+    crate::config::validate_issuer(issuer).map_err(|_| TokenConfigError::InvalidIssuer)
 }
 
 /// A resource-server audience configured on an issuer: an absolute https
-/// URL without fragment.
+/// URL (plain http only on loopback) without fragment.
 pub(crate) fn validate_default_audience(aud: &str) -> Result<(), TokenConfigError> {
     match url::Url::parse(aud) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() && u.fragment().is_none() => Ok(()),
+        Ok(u) if u.fragment().is_none() && u.host().is_some() => match (u.scheme(), u.host()) {
+            ("https", _) => Ok(()),
+            ("http", Some(h)) if crate::config::is_loopback_host(&h) => Ok(()),
+            _ => Err(TokenConfigError::InvalidAudience),
+        },
         _ => Err(TokenConfigError::InvalidAudience),
     }
 }
@@ -511,19 +507,71 @@ pub(crate) enum ClaimError {
 
 /// Takes typed claims out of a strictly parsed claims object; what is left
 /// over is the token's extra claims.
-pub(crate) struct ClaimReader(Map<String, Value>);
+///
+/// [`ClaimReader::parse`] reads the claims set in one pass: registered claims
+/// land in a small vector (no map, no key allocation), everything else in the
+/// extra-claims map. Duplicate member names anywhere at the top level are
+/// refused ([RFC 7519 §4](https://www.rfc-editor.org/rfc/rfc7519#section-4), strict reading).
+pub(crate) struct ClaimReader {
+    known: Vec<(&'static str, Value)>,
+    rest: Map<String, Value>,
+}
 
 impl ClaimReader {
-    pub(crate) fn new(map: Map<String, Value>) -> Self {
-        ClaimReader(map)
+    /// Parse `json` as a claims object, setting aside the `registered` claims.
+    pub(crate) fn parse(
+        json: &[u8],
+        registered: &'static [&'static str],
+    ) -> Result<Self, JoseError> {
+        use serde::Deserializer as _;
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let parsed = (&mut de)
+            .deserialize_map(ReaderVisitor(registered))
+            .and_then(|r| de.end().map(|()| r));
+        match parsed {
+            Ok(Some(reader)) => Ok(reader),
+            Ok(None) => Err(JoseError::DuplicateMember),
+            Err(_) => Err(JoseError::Malformed("the claims are not a JSON object")),
+        }
     }
 
+    /// The claims not taken by the typed readers.
     pub(crate) fn into_rest(self) -> Map<String, Value> {
-        self.0
+        let mut rest = self.rest;
+        for (k, v) in self.known {
+            rest.insert(k.to_owned(), v);
+        }
+        rest
     }
 
     fn take(&mut self, name: &'static str) -> Option<Value> {
-        self.0.shift_remove(name)
+        match self.known.iter().position(|(n, _)| *n == name) {
+            Some(i) => Some(self.known.swap_remove(i).1),
+            None => self.rest.shift_remove(name),
+        }
+    }
+
+    fn peek(&self, name: &str) -> Option<&Value> {
+        self.known
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .or_else(|| self.rest.get(name))
+    }
+
+    /// A NumericDate claim without taking it (it stays an extra claim).
+    pub(crate) fn peek_date(
+        &self,
+        name: &'static str,
+        round_up: bool,
+    ) -> Result<Option<UnixTime>, ClaimError> {
+        match self.peek(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => numeric_date(n, round_up)
+                .map(Some)
+                .ok_or(ClaimError::Invalid(name)),
+            Some(_) => Err(ClaimError::Invalid(name)),
+        }
     }
 
     pub(crate) fn string(&mut self, name: &'static str) -> Result<Option<String>, ClaimError> {
@@ -640,6 +688,77 @@ impl ClaimReader {
     }
 }
 
+/// Streams the top-level members of a claims object; `None` means a member
+/// name occurred twice (the rest of the input is still checked for syntax).
+struct ReaderVisitor(&'static [&'static str]);
+
+impl<'de> serde::de::Visitor<'de> for ReaderVisitor {
+    type Value = Option<ClaimReader>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> Result<Self::Value, A::Error> {
+        use serde::de::IgnoredAny;
+        let mut known: Vec<(&'static str, Value)> = Vec::with_capacity(self.0.len());
+        let mut rest = Map::new();
+        let mut duplicate = false;
+        while let Some(MemberName(name)) = access.next_key::<MemberName<'de>>()? {
+            if duplicate {
+                access.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if let Some(&registered) = self.0.iter().find(|r| **r == name) {
+                if known.iter().any(|(n, _)| *n == registered) {
+                    duplicate = true;
+                    access.next_value::<IgnoredAny>()?;
+                } else {
+                    known.push((registered, access.next_value::<Value>()?));
+                }
+            } else if rest.contains_key(name.as_ref()) {
+                duplicate = true;
+                access.next_value::<IgnoredAny>()?;
+            } else {
+                let value = access.next_value::<Value>()?;
+                rest.insert(name.into_owned(), value);
+            }
+        }
+        Ok((!duplicate).then_some(ClaimReader { known, rest }))
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+struct MemberName<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 fn numeric_date(n: &serde_json::Number, round_up: bool) -> Option<UnixTime> {
     if let Some(i) = n.as_i64() {
         return Some(i);
@@ -728,16 +847,15 @@ pub(crate) enum EnvelopeError {
 }
 
 /// Parse a compact JWS, check its `typ`, pick the key by `kid`/`alg`,
-/// verify the signature against the allow-list, and parse the claims
-/// strictly (duplicate members refused). Returns the signing algorithm and
-/// the claims object.
+/// and verify the signature against the allow-list. Returns the signing
+/// algorithm and the verified payload (parse it with [`ClaimReader::parse`]).
 pub(crate) fn open_jwt(
     token: &str,
     max_len: usize,
     allowed: AlgorithmSet,
     keys: &TrustedKeys,
     typ_ok: impl FnOnce(Option<&str>) -> bool,
-) -> Result<(Algorithm, Map<String, Value>), EnvelopeError> {
+) -> Result<(Algorithm, Vec<u8>), EnvelopeError> {
     let jws = crate::jose::UnverifiedJws::parse(token, max_len).map_err(EnvelopeError::Jose)?;
     let header = jws.header();
     if !typ_ok(header.typ.as_deref()) {
@@ -751,8 +869,7 @@ pub(crate) fn open_jwt(
         .find(header.kid.as_deref(), alg)
         .ok_or(EnvelopeError::UnknownKey)?;
     let verified = jws.verify(&key, allowed).map_err(EnvelopeError::Jose)?;
-    let claims = verified.claims().map_err(EnvelopeError::Jose)?;
-    Ok((alg, claims))
+    Ok((alg, verified.payload))
 }
 
 /// The active signer for `alg` (or the default signer).
@@ -809,6 +926,56 @@ mod tests {
         assert_eq!(numeric_date(&n("10.5"), true), Some(11));
         assert_eq!(numeric_date(&n("1e300"), false), None);
         assert_eq!(numeric_date(&n("18446744073709551615"), false), None);
+    }
+
+    const REG: [&str; 2] = ["sub", "exp"];
+
+    #[test]
+    fn claim_reader_refuses_duplicates_including_escaped_names() {
+        for input in [
+            &br#"{"sub":"a","sub":"b"}"#[..],
+            br#"{"sub":"a","\u0073ub":"b"}"#,
+            br#"{"x":1,"x":2}"#,
+            br#"{"x":1,"\u0078":2,"y":}"#,
+        ] {
+            let r = ClaimReader::parse(input, &REG);
+            let expected = if input.ends_with(b":}") {
+                JoseError::Malformed("the claims are not a JSON object")
+            } else {
+                JoseError::DuplicateMember
+            };
+            assert_eq!(
+                r.err(),
+                Some(expected),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn claim_reader_separates_registered_and_extra_claims() {
+        let mut r =
+            ClaimReader::parse(br#"{"sub":"a","\u0065xp":1,"x":{"y":1},"z":[1]}"#, &REG).unwrap();
+        assert_eq!(r.take("exp"), Some(serde_json::json!(1)));
+        assert_eq!(r.string("sub").unwrap().as_deref(), Some("a"));
+        let rest = r.into_rest();
+        assert_eq!(rest.keys().collect::<Vec<_>>(), ["x", "z"]);
+    }
+
+    #[test]
+    fn claim_reader_refuses_non_objects_and_trailing_input() {
+        for input in [
+            &b"[]"[..],
+            b"1",
+            b"",
+            b"{} {}",
+            b"{}x",
+            b"\xff",
+            b"{\"a\":\"\xff\"}",
+        ] {
+            assert!(ClaimReader::parse(input, &REG).is_err(), "{input:?}");
+        }
     }
 
     #[test]

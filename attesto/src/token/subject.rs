@@ -145,7 +145,6 @@ impl PrincipalKind {
     }
 
     /// The claims every token of this kind carries.
-    #[must_use]
     pub fn required_claims(&self) -> impl Iterator<Item = (&str, ClaimType)> {
         let (st, ow): (&[RequiredClaim], &[(String, ClaimType)]) = match &self.required {
             Required::Static(s) => (s, &[]),

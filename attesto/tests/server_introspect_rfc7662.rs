@@ -1,0 +1,270 @@
+//! The introspection endpoint (RFC 7662, RFC 9701) over real HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod server_token_support;
+
+use attesto::jose::{AlgorithmSet, JwkSet, UnverifiedJws, VerifyingKey};
+use serde_json::json;
+use server_token_support::*;
+
+const JWT_TYPE: &str = "application/token-introspection+jwt";
+
+fn at(r: &Reply) -> String {
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn rt(r: &Reply) -> String {
+    r.json()["refresh_token"].as_str().unwrap().to_owned()
+}
+
+async fn cc_token(s: &TestServer) -> String {
+    let r = s
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "reports.read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    at(&r)
+}
+
+#[tokio::test]
+async fn introspection_without_client_authentication_is_invalid_client() {
+    // seed-catalog-2 §35.A Must-test 19
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&s).await;
+    let r = s.introspect(&[("token", &token)], &[]).await;
+    assert_eq!((r.status, r.error().as_str()), (400, "invalid_client"));
+    r.assert_no_store();
+    let public = s
+        .introspect(&[("token", &token), ("client_id", "pub")], &[])
+        .await;
+    assert_eq!(
+        (public.status, public.error().as_str()),
+        (400, "invalid_client")
+    );
+    assert_eq!(
+        public.json()["error_description"],
+        "client authentication required"
+    );
+    let wrong = s
+        .introspect(
+            &[("token", &token)],
+            &[("authorization", &basic("conf", "nope"))],
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.error().as_str()),
+        (401, "invalid_client")
+    );
+}
+
+#[tokio::test]
+async fn active_access_token_is_described() {
+    // seed-catalog-2 §35.L Must-test 171
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&s).await;
+    let r = s
+        .introspect(
+            &[("token", &token)],
+            &[("authorization", &basic("other", SECRET))],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    r.assert_no_store();
+    let body = r.json();
+    let claims = jwt_claims(&token);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["scope"], "reports.read");
+    assert_eq!(body["client_id"], "conf");
+    assert_eq!(body["sub"], "oc_conf");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["iss"], ISSUER);
+    assert_eq!(body["aud"], API);
+    assert_eq!(body["exp"], claims["exp"]);
+    assert_eq!(body["iat"], claims["iat"]);
+    assert_eq!(body["jti"], claims["jti"]);
+}
+
+#[tokio::test]
+async fn unknown_expired_or_garbage_token_is_only_active_false() {
+    // seed-catalog-2 §35.L Must-test 172
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&s).await;
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    for t in ["unknown-refresh-token", "a.b.c", tampered.as_str()] {
+        assert_eq!(
+            s.introspect_as("conf", t).await,
+            json!({"active": false}),
+            "{t}"
+        );
+    }
+    s.clock.advance(301);
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false}),
+        "expired, no leeway"
+    );
+    let missing = s
+        .introspect(
+            &[("token_type_hint", "access_token")],
+            &[("authorization", &basic("conf", SECRET))],
+        )
+        .await;
+    assert_eq!(missing.error(), "invalid_request");
+}
+
+#[tokio::test]
+async fn another_servers_token_is_inactive() {
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let foreign = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&foreign).await;
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn jwt_response_when_the_caller_accepts_it() {
+    // seed-catalog-2 §35.L Must-test 173
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&s).await;
+    let r = s
+        .introspect(
+            &[("token", &token)],
+            &[
+                ("authorization", &basic("other", SECRET)),
+                ("accept", JWT_TYPE),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("content-type").as_deref(), Some(JWT_TYPE));
+    r.assert_no_store();
+    assert_eq!(jwt_header(&r.text)["typ"], "token-introspection+jwt");
+    let jwks = s
+        .http
+        .get(s.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let set = JwkSet::from_json(&jwks).unwrap();
+    let jws = UnverifiedJws::parse(&r.text, 16 * 1024).unwrap();
+    let jwk = set
+        .candidates(jws.header().kid.as_deref(), jws.header().alg)
+        .next()
+        .unwrap()
+        .clone();
+    let key = VerifyingKey::from_jwk(jwk, AlgorithmSet::ALL).unwrap();
+    let claims = jws
+        .verify(&key, AlgorithmSet::ALL)
+        .unwrap()
+        .claims()
+        .unwrap();
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["aud"], "other");
+    assert_eq!(claims["iat"], NOW);
+    assert_eq!(claims["token_introspection"]["active"], true);
+    assert_eq!(claims["token_introspection"]["client_id"], "conf");
+    let inactive = s
+        .introspect(
+            &[("token", "nope")],
+            &[
+                ("authorization", &basic("other", SECRET)),
+                ("accept", JWT_TYPE),
+            ],
+        )
+        .await;
+    assert_eq!(
+        jwt_claims(&inactive.text)["token_introspection"],
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_is_active_until_rotated_or_revoked() {
+    // seed-catalog-2 §35.L Must-test 175
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
+        .await;
+    let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
+    let body = s.introspect_as("other", &rt(&tokens)).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], "conf");
+    assert_eq!(body["sub"], "usr_alice");
+    assert_eq!(body["scope"], "offline_access documents.read");
+    assert_eq!(body["iss"], ISSUER);
+    assert_eq!(body["exp"], NOW + 30 * 24 * 3600);
+    assert!(body.get("token_type").is_none());
+    let rotated = s
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&tokens)),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status, 200);
+    assert_eq!(
+        s.introspect_as("other", &rt(&tokens)).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        s.introspect_as("other", &rt(&rotated)).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn dpop_bound_access_token_reports_its_binding() {
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let key = es256();
+    let proof = s.proof(&key, None);
+    let r = s
+        .token(
+            &[("grant_type", "client_credentials")],
+            &[("authorization", &basic("conf", SECRET)), ("dpop", &proof)],
+        )
+        .await;
+    let body = s.introspect_as("other", &at(&r)).await;
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(body["cnf"]["jkt"], key.verifying_key().thumbprint());
+}
+
+#[tokio::test]
+async fn token_for_another_resource_is_still_ours() {
+    let host = TestHost::with_clients(standard_clients());
+    host.allowed_resources
+        .lock()
+        .unwrap()
+        .push(("conf".into(), OTHER_API.into()));
+    let s = start(host).await;
+    let r = s
+        .token_basic(
+            "conf",
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", OTHER_API),
+            ],
+        )
+        .await;
+    let body = s.introspect_as("other", &at(&r)).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["aud"], OTHER_API);
+}
