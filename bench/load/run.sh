@@ -5,6 +5,8 @@
 #   env:  DURATION=10  WARMUP=2        seconds per measured run / per discarded warm-up run
 #         THREADS=2    CONNS=64        wrk threads / open connections (same for both servers)
 #         ONLY=both|attesto|peer       which servers to measure (default both)
+#         QUIET_WAIT=30 QUIET_CORES=0.3  before each scenario, wait up to QUIET_WAIT s until other
+#                                      processes use < QUIET_CORES cores (shared machines)
 #         SKIP_BUILD=1                 use an already built attesto-demo binary
 #         ATTESTO_BIN=path             attesto-demo binary (default $CARGO_TARGET_DIR/release/attesto-demo)
 #         UPDATE_BENCHMARKS=1          also replace the "Load (HTTP)" section of BENCHMARKS.md
@@ -31,6 +33,8 @@ DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 THREADS="${THREADS:-2}"
 CONNS="${CONNS:-64}"
+QUIET_WAIT="${QUIET_WAIT:-30}"
+QUIET_CORES="${QUIET_CORES:-0.3}"
 ONLY="${ONLY:-both}"
 PEER_PORT="${PEER_PORT:-3000}"
 ATTESTO_PORT="${ATTESTO_PORT:-8080}"
@@ -53,7 +57,9 @@ declare -A LABEL=(
   [introspection]="introspection of a valid token (POST)"
   [resource]="resource access (GET /api/me, Bearer JWT)"
 )
-declare -A RPS P99 BAD FIRST_BAD
+declare -A RPS P99 BAD FIRST_BAD CPU_US CORES
+SERVER_PID=""
+CLK_TCK="$(getconf CLK_TCK)"
 
 PIDS=()
 cleanup() {
@@ -72,6 +78,14 @@ die() { log "error: $*"; exit 1; }
 
 json_get() { # json_get FIELD  (reads JSON on stdin, prints .FIELD or nothing)
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=JSON.parse(s)[process.argv[1]];if(v!==undefined)process.stdout.write(String(v))}catch{}})' "$1"
+}
+
+proc_cpu_ticks() { # utime + stime of a process (all threads), in clock ticks
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+machine_busy_ticks() { # all CPUs, every state but idle and iowait
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -112,14 +126,41 @@ install_tools() {
 }
 
 # --- wrk driver -------------------------------------------------------------------------
+# wait_quiet: on a shared machine, wait (at most QUIET_WAIT seconds) until the rest of the
+# machine uses less than QUIET_CORES cores over one second, so that a neighbour's compile
+# does not land in one server's runs only. Never fails: the CPU table shows what happened.
+wait_quiet() {
+  local deadline=$((SECONDS + QUIET_WAIT)) b0 b1 s0 s1 other
+  while :; do
+    b0="$(machine_busy_ticks)"; s0="$(proc_cpu_ticks "$SERVER_PID")"
+    sleep 1
+    b1="$(machine_busy_ticks)"; s1="$(proc_cpu_ticks "$SERVER_PID")"
+    other="$(awk -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v hz="$CLK_TCK" 'BEGIN{ printf "%.2f", (b-s)/hz }')"
+    if awk -v o="$other" -v q="$QUIET_CORES" 'BEGIN{ exit !(o < q) }'; then return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "machine still busy (other processes use $other cores); measuring anyway"
+      return 0
+    fi
+  done
+}
+
 # run_scenario SERVER SCENARIO URL METHOD BODY AUTH EXPECT
 run_scenario() {
   local server="$1" scen="$2" url="$3" method="$4" body="$5" auth="$6" expect="$7"
   require_loopback "$url"
   local out="$LOG_DIR/$server-$scen.txt"
   export BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_AUTH="$auth" BENCH_EXPECT="$expect"
+  wait_quiet
   timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 5s -s "$LUA" "$url" >/dev/null 2>&1 || true
-  timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 || true
+  local cpu0 cpu1 busy0 busy1 t0 t1
+  cpu0="$(proc_cpu_ticks "$SERVER_PID")"
+  busy0="$(machine_busy_ticks)"
+  t0="$(date +%s%N)"
+  ( timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency -s "$LUA" "$url" >"$out" 2>&1 || true
+    times >"$out.times" )
+  t1="$(date +%s%N)"
+  cpu1="$(proc_cpu_ticks "$SERVER_PID")"
+  busy1="$(machine_busy_ticks)"
   unset BENCH_METHOD BENCH_BODY BENCH_AUTH BENCH_EXPECT
   local line
   line="$(grep '^BENCH_RESULT ' "$out" || true)"
@@ -129,7 +170,16 @@ run_scenario() {
   P99[$server:$scen]="$(field p99_us)"
   BAD[$server:$scen]="$(field bad)"
   FIRST_BAD[$server:$scen]="$(field first_bad)"
-  log "$(printf '%-8s %-18s %10s req/s  p99 %7s us  bad %s %s' "$server" "$scen" "${RPS[$server:$scen]}" "${P99[$server:$scen]}" "${BAD[$server:$scen]}" "${FIRST_BAD[$server:$scen]}")"
+  # Server CPU time (user + system, all threads) per good response, in microseconds.
+  CPU_US[$server:$scen]="$(awk -v d="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$(field good)" 'BEGIN{ if (n>0) printf "%.1f", d*1e6/hz/n }')"
+  # Where the machine's CPU went during the run, in cores: server, wrk, everything else
+  # (other people's processes on a shared machine; kernel work not charged to a process).
+  local wall wrk_s
+  wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN{ printf "%.6f", (b-a)/1e9 }')"
+  wrk_s="$(sed -n 2p "$out.times" | awk '{ n=0; for (i=1;i<=2;i++) { split($i, p, "m"); sub("s","",p[2]); n += p[1]*60 + p[2] } print n }')"
+  CORES[$server:$scen]="$(awk -v s="$((cpu1 - cpu0))" -v b="$((busy1 - busy0))" -v hz="$CLK_TCK" -v w="$wall" -v k="${wrk_s:-0}" \
+    'BEGIN{ sv=s/hz/w; wk=k/w; all=b/hz/w; o=all-sv-wk; if (o<0) o=0; printf "%.2f / %.2f / %.2f", sv, wk, o }')"
+  log "$(printf '%-8s %-18s %10s req/s  p99 %7s us  server cpu %6s us/req  cores server/wrk/other %s  bad %s %s' "$server" "$scen" "${RPS[$server:$scen]}" "${P99[$server:$scen]}" "${CPU_US[$server:$scen]}" "${CORES[$server:$scen]}" "${BAD[$server:$scen]}" "${FIRST_BAD[$server:$scen]}")"
 }
 
 # run_all SERVER BASE TOKEN_PATH TOKEN_BODY CLIENT_AUTH INTROSPECT_URL INTROSPECT_TOKEN RESOURCE_TOKEN
@@ -155,6 +205,7 @@ bench_peer() {
   (cd "$HERE/oidc-provider" && exec env NODE_ENV=production node server.mjs --port "$PEER_PORT") >"$LOG_DIR/peer.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
+  SERVER_PID="$pid"
   wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$LOG_DIR/peer.log" >&2; die "oidc-provider did not start"; }
   local basic obasic rtok itok
   basic="$(printf '%s' "$PEER_CLIENT" | base64 -w0)"
@@ -170,7 +221,7 @@ bench_peer() {
 ATTESTO_COMMIT="-"
 bench_attesto() {
   port_free "$ATTESTO_PORT" || die "127.0.0.1:$ATTESTO_PORT is already in use"
-  ATTESTO_COMMIT="$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- . 2>/dev/null || echo '-dirty')"
+  ATTESTO_COMMIT="$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- attesto examples/demo Cargo.toml Cargo.lock 2>/dev/null || echo '-dirty')"
   if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building attesto-demo (release)"
     (cd "$REPO" && cargo build --release -p attesto-demo >&2)
@@ -184,6 +235,7 @@ bench_attesto() {
     --key-file "$LOG_DIR/attesto-demo-key.json" >"$LOG_DIR/attesto.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
+  SERVER_PID="$pid"
   wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$LOG_DIR/attesto.log" >&2; die "attesto-demo did not start"; }
   local reg client_id client_secret basic tok
   reg="$(curl -fsS --max-time 5 -H 'Content-Type: application/json' \
@@ -218,17 +270,25 @@ report() {
     echo
     echo "Load: \`wrk -t$THREADS -c$CONNS -d${DURATION}s\` after a ${WARMUP}s warm-up per scenario, keep-alive, loopback; server and wrk unpinned on the same $(nproc) cores; one server running at a time."
     echo
-    echo "| scenario | attesto req/s | oidc-provider req/s | ratio | attesto p99 | oidc-provider p99 | bad responses (attesto / oidc-provider) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | attesto req/s | oidc-provider req/s | ratio | attesto p99 | oidc-provider p99 | server CPU µs/req (attesto / oidc-provider) | bad responses (attesto / oidc-provider) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     local s
     for s in "${SCENARIOS[@]}"; do
-      echo "| ${LABEL[$s]} | $(fmt_rps "${RPS[attesto:$s]:-}") | $(fmt_rps "${RPS[peer:$s]:-}") | $(ratio "${RPS[attesto:$s]:-}" "${RPS[peer:$s]:-}") | $(fmt_ms "${P99[attesto:$s]:-}") | $(fmt_ms "${P99[peer:$s]:-}") | ${BAD[attesto:$s]:--} / ${BAD[peer:$s]:--} |"
+      echo "| ${LABEL[$s]} | $(fmt_rps "${RPS[attesto:$s]:-}") | $(fmt_rps "${RPS[peer:$s]:-}") | $(ratio "${RPS[attesto:$s]:-}" "${RPS[peer:$s]:-}") | $(fmt_ms "${P99[attesto:$s]:-}") | $(fmt_ms "${P99[peer:$s]:-}") | ${CPU_US[attesto:$s]:--} / ${CPU_US[peer:$s]:--} | ${BAD[attesto:$s]:--} / ${BAD[peer:$s]:--} |"
+    done
+    echo
+    echo "CPU during each measured run, in cores of $(nproc) (server / wrk / everything else on the machine):"
+    echo
+    echo "| scenario | attesto run | oidc-provider run |"
+    echo "|---|---:|---:|"
+    for s in "${SCENARIOS[@]}"; do
+      echo "| $s | ${CORES[attesto:$s]:--} | ${CORES[peer:$s]:--} |"
     done
     echo
     local worst="" s2 r
     for s2 in "${SCENARIOS[@]}"; do
       if [ -n "${RPS[attesto:$s2]:-}" ] && [ -n "${RPS[peer:$s2]:-}" ]; then
-        r="$(awk -v a="${RPS[attesto:$s2]}" -v b="${RPS[peer:$s2]}" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print 0 }')"
+        r="$(awk -v a="${RPS[attesto:$s2]}" -v b="${RPS[peer:$s2]}" 'BEGIN{ if (b>0) printf "%.6f", a/b; else print 0 }')"
         if [ -z "$worst" ] || awk -v r="$r" -v w="$worst" 'BEGIN{exit !(r<w)}'; then worst="$r"; fi
       fi
     done
