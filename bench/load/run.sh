@@ -5,7 +5,7 @@
 #   env:  DURATION=10  WARMUP=2        seconds per measured run / per discarded warm-up run
 #         THREADS=2    CONNS=64        wrk threads / open connections (same for both servers)
 #         ONLY=both|attesto|peer       which servers to measure (default both)
-#         QUIET_WAIT=30 QUIET_CORES=0.3  before each scenario, wait up to QUIET_WAIT s until other
+#         QUIET_WAIT=60 QUIET_CORES=0.3  before each scenario, wait up to QUIET_WAIT s until other
 #                                      processes use < QUIET_CORES cores (shared machines)
 #         SKIP_BUILD=1                 use an already built attesto-demo binary
 #         ATTESTO_BIN=path             attesto-demo binary (default $CARGO_TARGET_DIR/release/attesto-demo)
@@ -33,7 +33,7 @@ DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 THREADS="${THREADS:-2}"
 CONNS="${CONNS:-64}"
-QUIET_WAIT="${QUIET_WAIT:-30}"
+QUIET_WAIT="${QUIET_WAIT:-60}"
 QUIET_CORES="${QUIET_CORES:-0.3}"
 ONLY="${ONLY:-both}"
 PEER_PORT="${PEER_PORT:-3000}"
@@ -294,6 +294,18 @@ report() {
     done
     if [ -n "$worst" ]; then
       echo "Targets: ≥10× oidc-provider on every scenario — lowest ratio $(printf '%.1f' "$worst")× ($(awk -v w="$worst" 'BEGIN{print (w>=10)?"met":"NOT met"}')); ≥25,000 ES256 client_credentials tokens/s — $(fmt_rps "${RPS[attesto:client_credentials]:-}") ($(awk -v a="${RPS[attesto:client_credentials]:-0}" 'BEGIN{print (a>=25000)?"met":"NOT met"}'))."
+      echo
+    fi
+    local contended=""
+    for s2 in "${SCENARIOS[@]}"; do
+      for srv in attesto peer; do
+        if [ -n "${CORES[$srv:$s2]:-}" ] && awk -v o="${CORES[$srv:$s2]##* / }" -v q="$QUIET_CORES" 'BEGIN{ exit !(o >= q) }'; then
+          contended="$contended $srv/$s2 (${CORES[$srv:$s2]##* / })"
+        fi
+      done
+    done
+    if [ -n "$contended" ]; then
+      echo "**Contended runs** (other processes used ≥ $QUIET_CORES cores during the measurement; their req/s is low, rerun on a quiet machine):$contended"
       echo
     fi
     for s2 in "${SCENARIOS[@]}"; do
