@@ -296,6 +296,47 @@ fn client_jwks<C: OAuthClient>(client: &C) -> Option<JwkSet> {
     }
 }
 
+/// A back-channel request about one token (RFC 7009 revocation, RFC 7662
+/// introspection): the strictly parsed form, the authenticated client, and
+/// the required `token` parameter.
+pub(crate) struct TokenRequest<C> {
+    /// The request head (headers for content negotiation).
+    pub(crate) parts: Parts,
+    /// The parsed form.
+    pub(crate) params: Params,
+    /// The authenticated client.
+    pub(crate) client: Authenticated<C>,
+}
+
+impl<C> TokenRequest<C> {
+    /// The `token` parameter (checked present by [`read_token_request`]).
+    pub(crate) fn token(&self) -> &str {
+        self.params.get("token").unwrap_or_default()
+    }
+}
+
+/// The shared intake of the revocation and introspection endpoints: read the
+/// form, authenticate the client under `policy`, require `token`.
+pub(crate) async fn read_token_request<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    req: Request,
+    policy: &ClientAuthPolicy,
+    now: UnixTime,
+) -> Result<TokenRequest<<H as ClientRegistry>::Client>, OAuthError> {
+    let (parts, params) = read_form(inner, req, &[]).await?;
+    let client = authenticate(inner, &parts.headers, &params, policy, now)
+        .await
+        .map_err(|f| f.error)?;
+    if params.get("token").is_none() {
+        return Err(OAuthError::invalid_request("token is required"));
+    }
+    Ok(TokenRequest {
+        parts,
+        params,
+        client,
+    })
+}
+
 /// Authenticate the client of a back-channel request; see the
 /// [module docs](self).
 pub(crate) async fn authenticate<H: Host, S: Stores>(

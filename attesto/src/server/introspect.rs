@@ -35,7 +35,7 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{authenticate, backend_error, read_form};
+use super::client::{backend_error, read_token_request};
 use super::response::no_store_json;
 use super::token::{family_alive, looks_like_jwt, method_not_allowed, verify_own_access_token};
 use super::{Host, Inner, ServerConfig};
@@ -127,19 +127,9 @@ async fn handle<H: Host, S: Stores>(
     req: Request,
     now: UnixTime,
 ) -> Result<Response, OAuthError> {
-    let (parts, params) = read_form(inner, req, &[]).await?;
-    let authd = authenticate(
-        inner,
-        &parts.headers,
-        &params,
-        &ClientAuthPolicy::confidential_only(),
-        now,
-    )
-    .await
-    .map_err(|f| f.error)?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let request =
+        read_token_request(inner, req, &ClientAuthPolicy::confidential_only(), now).await?;
+    let (parts, authd, token) = (&request.parts, &request.client, request.token());
     let info = if looks_like_jwt(token) {
         access_token(inner, token, now).await?
     } else {

@@ -37,7 +37,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::client::{authenticate, backend_error, read_form};
+use super::client::{backend_error, read_token_request};
 use super::token::{
     FAMILY_CLAIM, emit, looks_like_jwt, method_not_allowed, verify_own_access_token,
 };
@@ -81,20 +81,9 @@ async fn handle<H: Host, S: Stores>(
     req: Request,
     now: UnixTime,
 ) -> Result<Response, OAuthError> {
-    let (parts, params) = read_form(inner, req, &[]).await?;
-    let authd = authenticate(
-        inner,
-        &parts.headers,
-        &params,
-        &ClientAuthPolicy::token_endpoint(),
-        now,
-    )
-    .await
-    .map_err(|f| f.error)?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let client_id = authd.client_id();
+    let request = read_token_request(inner, req, &ClientAuthPolicy::token_endpoint(), now).await?;
+    let (params, token) = (&request.params, request.token());
+    let client_id = request.client.client_id();
     let family = if looks_like_jwt(token) {
         access_token_family(inner, token, client_id)
     } else {
