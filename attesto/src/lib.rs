@@ -40,3 +40,10 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod token;
+
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;
+
+#[cfg(feature = "macros")]
+pub use attesto_macros::{OAuthClient, Principal, authorization_server};

@@ -1,1 +1,1 @@
-//! trybuild compile-pass / compile-fail tests of the attesto macros (added with the macros issue).
+//! trybuild compile-fail / compile-pass tests of the attesto macros live in `tests/ui/`; see `tests/ui.rs`.

@@ -1,0 +1,1 @@
+//! Support for `#[derive(OAuthClient)]` and `#[derive(Principal)]`.
