@@ -6,6 +6,13 @@
 //! compile time to reject a configuration at `cargo build`, and the runtime
 //! links it to reject the same configuration at `build()`.
 
+pub mod plan;
+
+pub use plan::{
+    At, Callback, ConfigError, Endpoint, Feature, Grant, Plan, RequestObjectPolicy, RequestObjects,
+    Ttl, check,
+};
+
 /// Why an issuer identifier was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

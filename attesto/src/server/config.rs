@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::config::{PathError, validate_issuer, validate_path};
 use crate::jose::{Algorithm, AlgorithmSet};
 use crate::token::{ClaimType, PrincipalKind, RequiredClaim};
+use attesto_rules::{At, Callback, Endpoint, Feature, Grant, Plan, Ttl};
 
 /// A grant type the token endpoint dispatches
 /// ([RFC 6749 §1.3](https://www.rfc-editor.org/rfc/rfc6749#section-1.3)).
@@ -110,48 +110,12 @@ impl EndpointPaths {
     }
 }
 
-/// The fixed well-known paths (RFC 8615), always at the host root.
-pub const WELL_KNOWN_PATHS: [&str; 4] = [
-    "/.well-known/oauth-authorization-server",
-    "/.well-known/openid-configuration",
-    "/.well-known/jwks.json",
-    "/.well-known/oauth-protected-resource",
-];
+pub use attesto_rules::plan::WELL_KNOWN_PATHS;
 
-/// Why a configuration cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The issuer breaks RFC 8414 §2.
-    #[error("issuer: {0}")]
-    Issuer(#[from] crate::config::IssuerError),
-    /// A path is malformed.
-    #[error("path `{path}`: {error}")]
-    Path {
-        /// The offending path.
-        path: String,
-        /// The rule it breaks.
-        error: PathError,
-    },
-    /// Two endpoints share a path, or one takes a well-known path.
-    #[error("path `{0}` is used twice")]
-    PathCollision(String),
-    /// A TTL is zero or absurdly long.
-    #[error("{0} must be between 1 second and 1 year")]
-    Ttl(&'static str),
-    /// No scope is supported.
-    #[error("scopes_supported must not be empty")]
-    NoScopes,
-    /// DPoP is on with no algorithm.
-    #[error("dpop algorithms must not be empty")]
-    NoDpopAlgorithms,
-    /// No grant is enabled.
-    #[error("at least one grant type must be enabled")]
-    NoGrants,
-    /// The resource identifier is not an absolute https URL.
-    #[error("resource identifiers must be absolute https URLs without fragment (RFC 8707 §2)")]
-    Resource,
-}
+/// Why a configuration cannot work: the same rules, and the same error
+/// type, as the `#[authorization_server]` macro checks at compile time (they
+/// live in `attesto-rules`). [`ConfigError::help`] says how to fix each.
+pub use attesto_rules::ConfigError;
 
 /// The server configuration. Build it with [`ServerConfig::builder`].
 #[derive(Debug, Clone)]
@@ -382,44 +346,79 @@ impl ServerConfigBuilder {
     /// The first broken rule.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
         let cfg = self.cfg;
-        validate_issuer(&cfg.issuer)?;
-        let path_err = |p: &str, e| ConfigError::Path {
-            path: p.to_owned(),
-            error: e,
-        };
-        validate_path(&cfg.prefix).map_err(|e| path_err(&cfg.prefix, e))?;
-        let mut seen: Vec<&str> = WELL_KNOWN_PATHS.to_vec();
-        for (_, p) in cfg.paths.all() {
-            validate_path(p).map_err(|e| path_err(p, e))?;
-            if p.is_empty() {
-                return Err(path_err(p, PathError::NotAbsolute));
-            }
-            if seen.contains(&p) {
-                return Err(ConfigError::PathCollision(p.to_owned()));
-            }
-            seen.push(p);
+        match attesto_rules::check(&plan_of(&cfg)).into_iter().next() {
+            Some((_, error)) => Err(error),
+            None => Ok(cfg),
         }
-        for (name, ttl) in [
-            ("access_token_ttl", cfg.access_token_ttl),
-            ("refresh_token_ttl", cfg.refresh_token_ttl),
-            ("code_ttl", cfg.code_ttl),
-        ] {
-            if ttl.is_zero() || ttl > Duration::from_secs(366 * 24 * 3600) {
-                return Err(ConfigError::Ttl(name));
-            }
-        }
-        if cfg.scopes_supported.is_empty() {
-            return Err(ConfigError::NoScopes);
-        }
-        if cfg.grants.is_empty() {
-            return Err(ConfigError::NoGrants);
-        }
-        if cfg.dpop.enabled && cfg.dpop.algorithms.is_empty() {
-            return Err(ConfigError::NoDpopAlgorithms);
-        }
-        validate_issuer(&cfg.default_resource).map_err(|_| ConfigError::Resource)?;
-        Ok(cfg)
     }
+}
+
+/// The configuration as the shared rules see it (every Host part is a trait
+/// the type system already requires, so every callback counts as present).
+fn plan_of(cfg: &ServerConfig) -> Plan<&'static str> {
+    let mut plan = Plan::new("ServerConfig");
+    plan.issuer = Some(At::new(cfg.issuer.clone(), "issuer"));
+    plan.prefix = Some(At::new(cfg.prefix.clone(), "prefix"));
+    for (name, path) in cfg.paths.all() {
+        if let Some(endpoint) = Endpoint::parse(name)
+            && *path != format!("{}{}", cfg.prefix, endpoint.default_tail())
+        {
+            plan.paths
+                .push(At::new((endpoint, path.to_owned()), "paths"));
+        }
+    }
+    plan.scopes = cfg
+        .scopes_supported
+        .iter()
+        .map(|s| At::new(s.clone(), "scopes"))
+        .collect();
+    plan.grants = cfg
+        .grants
+        .iter()
+        .map(|g| {
+            let grant = match g {
+                GrantType::AuthorizationCode => Grant::AuthorizationCode,
+                GrantType::RefreshToken => Grant::RefreshToken,
+                GrantType::ClientCredentials => Grant::ClientCredentials,
+            };
+            At::new(grant, "grants")
+        })
+        .collect();
+    if cfg.registration {
+        plan.features
+            .push(At::new(Feature::Registration, "registration"));
+    }
+    if cfg.dpop.enabled {
+        plan.dpop_algorithms = Some(At::new(
+            cfg.dpop
+                .algorithms
+                .iter()
+                .map(|a| At::new(a.as_str().to_owned(), "dpop"))
+                .collect(),
+            "dpop",
+        ));
+    } else {
+        plan.dpop_off = Some("dpop");
+    }
+    if cfg.dpop.nonce == NoncePolicy::Required {
+        plan.dpop_nonce_required = Some("dpop");
+    }
+    for (ttl, d) in [
+        (Ttl::AccessToken, cfg.access_token_ttl),
+        (Ttl::RefreshToken, cfg.refresh_token_ttl),
+        (Ttl::RefreshGrace, cfg.refresh_grace),
+        (Ttl::Code, cfg.code_ttl),
+    ] {
+        // sub-second parts round up, so 500 ms is not mistaken for zero
+        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        plan.ttls.push(At::new((ttl, secs), ttl.name()));
+    }
+    plan.default_resource = Some(At::new(cfg.default_resource.clone(), "default_resource"));
+    plan.callbacks = Callback::ALL
+        .into_iter()
+        .map(|c| At::new(c, "host"))
+        .collect();
+    plan
 }
 
 #[cfg(test)]
@@ -436,7 +435,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            ConfigError::PathCollision("/.well-known/jwks.json".into())
+            ConfigError::WellKnownPath("/.well-known/jwks.json".into())
         );
     }
 
@@ -470,6 +469,27 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn runtime_builder_applies_the_same_rules_as_the_macro() {
+        // rules that exist only in attesto-rules reach the runtime builder
+        let err = ServerConfig::builder("https://id.example")
+            .code_ttl(Duration::from_secs(601))
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::Ttl("code_ttl"));
+        assert!(err.help().contains("RFC 6749 §4.1.2"));
+        let err = ServerConfig::builder("https://id.example")
+            .scopes(["openid", "openid"])
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::DuplicateScope("openid".into()));
+        let err = ServerConfig::builder("https://id.example")
+            .grants([GrantType::RefreshToken])
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::RefreshWithoutIssuer);
     }
 
     #[test]
