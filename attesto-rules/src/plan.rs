@@ -679,7 +679,7 @@ pub enum ConfigError {
     #[error("jwt_bearer is on with no trusted issuer")]
     NoJwtBearerIssuers,
     /// A feature needs a callback the host does not provide.
-    #[error("`{feature}` needs the host method `{callback}`")]
+    #[error("{} needs the host method `{callback}`", needed_by(feature))]
     MissingCallback {
         /// What needs it (`registration`, `authorization_code`, `always`).
         feature: &'static str,
@@ -762,6 +762,14 @@ impl ConfigError {
                 "a resource indicator is an absolute https URL without a fragment (RFC 8707 §2)"
             }
         }
+    }
+}
+
+fn needed_by(feature: &str) -> String {
+    if feature.contains(' ') {
+        feature.to_owned()
+    } else {
+        format!("`{feature}`")
     }
 }
 

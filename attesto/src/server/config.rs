@@ -98,6 +98,24 @@ impl EndpointPaths {
         }
     }
 
+    /// Set the path of the endpoint named `name` (`token`, `authorize`, …).
+    ///
+    /// # Errors
+    /// [`ConfigError::NotYetSupported`] for an endpoint this runtime does not mount.
+    pub fn set(&mut self, name: &str, path: &str) -> Result<(), ConfigError> {
+        let slot = match name {
+            "authorize" => &mut self.authorize,
+            "token" => &mut self.token,
+            "revoke" => &mut self.revoke,
+            "introspect" => &mut self.introspect,
+            "userinfo" => &mut self.userinfo,
+            "register" => &mut self.register,
+            _ => return Err(ConfigError::NotYetSupported("this endpoint")),
+        };
+        path.clone_into(slot);
+        Ok(())
+    }
+
     fn all(&self) -> [(&'static str, &str); 6] {
         [
             ("authorize", &self.authorize),
@@ -145,6 +163,9 @@ pub struct ServerConfig {
     pub dpop: DpopSettings,
     /// Whether open dynamic client registration is mounted.
     pub registration: bool,
+    /// Scopes a registered client gets when its metadata names none (each in
+    /// the catalog). Empty: such a client gets no scope (fail closed).
+    pub registration_default_scopes: Vec<String>,
     /// The default protected-resource identifier (access-token `aud`).
     pub default_resource: String,
     /// Largest request body accepted, in bytes.
@@ -199,6 +220,7 @@ impl ServerConfig {
                     nonce: NoncePolicy::Off,
                 },
                 registration: false,
+                registration_default_scopes: Vec::new(),
                 default_resource: resource,
                 max_body_bytes: 64 * 1024,
                 request_timeout: Duration::from_secs(10),
@@ -311,6 +333,29 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Scopes given to a registered client whose metadata names none
+    /// (RFC 7591 §2 `scope`); each must be in the catalog.
+    #[must_use]
+    pub fn registration_default_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        scopes: I,
+    ) -> Self {
+        self.cfg.registration_default_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The endpoint paths as configured so far.
+    #[must_use]
+    pub fn current_paths(&self) -> EndpointPaths {
+        self.cfg.paths.clone()
+    }
+
+    /// The DPoP settings as configured so far.
+    #[must_use]
+    pub fn current_dpop(&self) -> DpopSettings {
+        self.cfg.dpop
+    }
+
     /// The default resource (access-token audience).
     #[must_use]
     pub fn default_resource(mut self, resource: impl Into<String>) -> Self {
@@ -413,6 +458,11 @@ fn plan_of(cfg: &ServerConfig) -> Plan<&'static str> {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
         plan.ttls.push(At::new((ttl, secs), ttl.name()));
     }
+    plan.default_scopes = cfg
+        .registration_default_scopes
+        .iter()
+        .map(|s| At::new(s.clone(), "registration_default_scopes"))
+        .collect();
     plan.default_resource = Some(At::new(cfg.default_resource.clone(), "default_resource"));
     plan.callbacks = Callback::ALL
         .into_iter()

@@ -151,6 +151,18 @@ pub enum BuildError {
     Crypto,
 }
 
+/// Why a server could not be set up: its configuration, or its build.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A configuration rule is broken ([`ConfigError::help`] says how to fix it).
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// A component rejected the configuration.
+    #[error("server build: {0}")]
+    Build(#[from] BuildError),
+}
+
 impl<H: Host, S: Stores> AuthorizationServer<H, S> {
     /// Start building a server from its configuration, the host, the stores and the keys.
     pub fn builder(

@@ -79,8 +79,9 @@ pub struct ClientMetadata {
     /// every token issued to the client must be DPoP-bound.
     pub dpop_bound_access_tokens: bool,
     /// `scope`: the scopes the client may ask for, each in the server's
-    /// catalog. Empty when the request named none: a registration without
-    /// `scope` gets no scope (fail closed), it is never widened to the catalog.
+    /// catalog. When the request names none it is the server's
+    /// `registration_default_scopes` (empty by default: a registration
+    /// without `scope` gets no scope, fail closed), never the whole catalog.
     pub scope: ScopeSet,
     /// `client_name`, for consent screens. Never contains control characters.
     pub client_name: Option<String>,
@@ -647,7 +648,8 @@ pub fn parse_client_metadata(
 
     // scope
     let scope = match optional_string(&doc, "scope", "scope must be a space-delimited string")? {
-        None => ScopeSet::new(),
+        None => ScopeSet::from_tokens(&cfg.registration_default_scopes)
+            .map_err(|_| metadata_error("the server's default scopes are invalid"))?,
         Some(value) => {
             let requested =
                 ScopeSet::parse(value).map_err(|_| metadata_error("scope is malformed"))?;

@@ -1,0 +1,20 @@
+//! HS256 is not an allowed DPoP algorithm (RFC 9449 §5).
+use attesto::host::LoginOutcome;
+use ui_tests::*;
+
+struct App;
+
+#[attesto::authorization_server(dpop(algorithms = [ES256, HS256]))]
+impl App {
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, DbError> {
+        client(id)
+    }
+    async fn find_principal(&self, id: &str) -> Result<Option<User>, DbError> {
+        user(id)
+    }
+    async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+        alice()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+//! jwt_bearer needs a subject resolver and trusted issuers (seed V5).
+use attesto::host::LoginOutcome;
+use ui_tests::*;
+
+struct App;
+
+#[attesto::authorization_server(jwt_bearer)]
+impl App {
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, DbError> {
+        client(id)
+    }
+    async fn find_principal(&self, id: &str) -> Result<Option<User>, DbError> {
+        user(id)
+    }
+    async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+        alice()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+//! Every server needs `find_client` (seed V1).
+use attesto::host::LoginOutcome;
+use ui_tests::*;
+
+struct App;
+
+#[attesto::authorization_server()]
+impl App {
+    async fn find_principal(&self, id: &str) -> Result<Option<User>, DbError> {
+        user(id)
+    }
+    async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+        alice()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+//! registration needs `register_client` (seed V4).
+use attesto::host::LoginOutcome;
+use ui_tests::*;
+
+struct App;
+
+#[attesto::authorization_server(registration)]
+impl App {
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, DbError> {
+        client(id)
+    }
+    async fn find_principal(&self, id: &str) -> Result<Option<User>, DbError> {
+        user(id)
+    }
+    async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+        alice()
+    }
+}
+
+fn main() {}

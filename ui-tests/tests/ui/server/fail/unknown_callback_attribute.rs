@@ -1,0 +1,21 @@
+//! `#[attesto(...)]` names a known callback.
+use attesto::host::LoginOutcome;
+use ui_tests::*;
+
+struct App;
+
+#[attesto::authorization_server()]
+impl App {
+    #[attesto(find_clint)]
+    async fn lookup(&self, id: &str) -> Result<Option<Client>, DbError> {
+        client(id)
+    }
+    async fn find_principal(&self, id: &str) -> Result<Option<User>, DbError> {
+        user(id)
+    }
+    async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+        alice()
+    }
+}
+
+fn main() {}
