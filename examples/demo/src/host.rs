@@ -8,13 +8,11 @@ use crate::clients::{ClientBackend, ClientDbError, Inserted};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use attesto::host::{
-    Authentication, ClientKeys, ClientLookup, ClientRegistry, ConsentOutcome, InteractionRequired,
-    LoginOutcome, OAuthClient, Principal, PrincipalStore, TokenEndpointAuthMethod,
+    Authentication, ClientKeys, ClientLookup, ConsentOutcome, InteractionRequired, LoginOutcome,
+    OAuthClient, Principal, TokenEndpointAuthMethod,
 };
 use attesto::secret::{RandomSource, Secret, ct_eq, sha256, sha256_b64url};
-use attesto::server::{
-    AuthorizeContext, ClientRegistration, Interaction, NewClient, RegistrationError, ResourcePolicy,
-};
+use attesto::server::{AuthorizeContext, NewClient, RegistrationError};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -392,19 +390,26 @@ pub struct DemoHost {
     pub(crate) shared: Arc<Shared>,
 }
 
-impl ClientRegistry for DemoHost {
-    type Client = DemoClient;
-    type Error = ClientDbError;
-
-    async fn find_client(&self, client_id: &str) -> Result<ClientLookup<DemoClient>, Self::Error> {
+/// The demo's whole authorization-server configuration: one annotated impl
+/// block. The macro checks it at compile time and generates the Host-part
+/// impls, `DemoHost::server_config`, `DemoHost::discovery_metadata` and
+/// `DemoHost::router` (see [`crate::server_config`]).
+#[attesto::authorization_server(
+    scopes = ["openid", "profile", "email", "offline_access", "api.read", "api.write"],
+    registration,
+    default_resource = "/api/me",
+)]
+impl DemoHost {
+    async fn find_client(
+        &self,
+        client_id: &str,
+    ) -> Result<ClientLookup<DemoClient>, ClientDbError> {
         Ok(match self.shared.client(client_id).await? {
             Some(c) => ClientLookup::Found(c),
             None => ClientLookup::NotFound,
         })
     }
-}
 
-impl ClientRegistration for DemoHost {
     async fn register_client(&self, client: NewClient) -> Result<(), RegistrationError> {
         match self.shared.clients.insert(DemoClient::new(&client)).await {
             Ok(Inserted::Yes) => Ok(()),
@@ -414,26 +419,20 @@ impl ClientRegistration for DemoHost {
             Err(e) => Err(RegistrationError::Unavailable(Box::new(e))),
         }
     }
-}
 
-impl PrincipalStore for DemoHost {
-    type Principal = DemoUser;
-    type Error = std::convert::Infallible;
-
-    async fn find_principal(&self, subject_id: &str) -> Result<Option<DemoUser>, Self::Error> {
+    async fn find_principal(
+        &self,
+        subject_id: &str,
+    ) -> Result<Option<DemoUser>, std::convert::Infallible> {
         Ok((subject_id == self.shared.user).then(|| DemoUser {
             id: subject_id.to_owned(),
         }))
     }
-}
 
-impl ResourcePolicy for DemoHost {
     fn resource_allowed(&self, _client_id: &str, resource: &str) -> bool {
         resource == self.shared.api_me
     }
-}
 
-impl Interaction for DemoHost {
     async fn login(&self, ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
         let now = now();
         let opts = ctx.options;

@@ -207,12 +207,7 @@ pub(crate) struct Info {
 /// # Errors
 /// [`DemoError::Config`] for an unusable issuer.
 pub fn server_config(issuer: &str) -> Result<ServerConfig, DemoError> {
-    let issuer = issuer.trim_end_matches('/');
-    Ok(ServerConfig::builder(issuer)
-        .scopes(SCOPES)
-        .registration(true)
-        .default_resource(format!("{issuer}{API_ME_PATH}"))
-        .build()?)
+    Ok(host::DemoHost::server_config(issuer)?)
 }
 
 /// The whole demo as one router, with everything in memory (tests): attesto's
@@ -557,4 +552,18 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
     demo.shutdown().await?;
     served?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_macro_configuration_serves_exactly_the_documented_scopes() {
+        let cfg = server_config("http://127.0.0.1:8080").unwrap();
+        assert_eq!(cfg.scopes_supported, SCOPES);
+        assert!(cfg.registration);
+        assert_eq!(cfg.default_resource, "http://127.0.0.1:8080/api/me");
+    }
 }
