@@ -46,4 +46,8 @@ pub mod token;
 pub mod __private;
 
 #[cfg(feature = "macros")]
-pub use attesto_macros::{OAuthClient, Principal, authorization_server};
+pub use attesto_macros::{OAuthClient, Principal};
+
+#[cfg(all(feature = "macros", feature = "axum"))]
+#[doc = include_str!("docs/authorization_server.md")]
+pub use attesto_macros::authorization_server;
