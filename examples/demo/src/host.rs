@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use attesto::host::{
     Authentication, ClientKeys, ClientLookup, ClientRegistry, ConsentOutcome, InteractionRequired,
-    LoginOutcome, OAuthClient, Principal, PrincipalStore, TokenEndpointAuthMethod,
+    LoginOutcome, OAuthClient, Principal, PrincipalStore, ScopePolicy, TokenEndpointAuthMethod,
 };
+use attesto::jose::Algorithm;
 use attesto::secret::{RandomSource, Secret, ct_eq, sha256, sha256_b64url};
 use attesto::server::{
     AuthorizeContext, ClientRegistration, Interaction, NewClient, RegistrationError, ResourcePolicy,
@@ -59,6 +60,9 @@ pub(crate) struct ClientRecord {
     dpop: bool,
     scopes: Vec<String>,
     client_name: Option<String>,
+    /// `id_token_signed_response_alg` (absent in records of older demos).
+    #[serde(default)]
+    id_token_alg: Option<Algorithm>,
 }
 
 impl DemoClient {
@@ -85,6 +89,7 @@ impl DemoClient {
             dpop: md.dpop_bound_access_tokens,
             scopes: md.scope.as_strs().map(str::to_owned).collect(),
             client_name: md.client_name.clone(),
+            id_token_alg: md.id_token_signed_response_alg,
         }))
     }
 
@@ -116,6 +121,10 @@ impl DemoClient {
 impl OAuthClient for DemoClient {
     fn client_id(&self) -> &str {
         &self.0.client_id
+    }
+
+    fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
+        self.0.id_token_alg
     }
 
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
@@ -426,6 +435,10 @@ impl PrincipalStore for DemoHost {
         }))
     }
 }
+
+/// The library's default scope decision: the catalog and the client's
+/// registered `scope`.
+impl ScopePolicy for DemoHost {}
 
 impl ResourcePolicy for DemoHost {
     fn resource_allowed(&self, _client_id: &str, resource: &str) -> bool {

@@ -638,7 +638,12 @@ async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
             &attesto_demo::keyfile::secret_path(&key_file),
         )
         .unwrap();
-        let config = attesto_demo::DemoConfig::new(issuer.clone(), key, secret);
+        let (id_key, _) = attesto_demo::keyfile::load_or_generate_id_token_key(
+            &attesto_demo::keyfile::id_token_key_path(&key_file),
+        )
+        .unwrap();
+        let config =
+            attesto_demo::DemoConfig::new(issuer.clone(), key, secret).with_id_token_key(id_key);
         let url = url.clone();
         async move {
             let demo = attesto_demo::connect(config, &url).await.unwrap();
