@@ -67,7 +67,23 @@ async fn verify_id_token(demo: &Demo, client_id: &str, id_token: &str, nonce: &s
         .await
         .unwrap();
     let set = JwkSet::from_json(&jwks).unwrap();
-    let keys = TrustedKeys::from_jwk_set(&set, AlgorithmSet::new(&[Algorithm::ES256])).unwrap();
+    // The JWKS publishes the ES256 access-token key and the RS256 ID-token
+    // key; ID tokens are RS256 (OIDC Discovery §3).
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "ES256"])
+    );
+    let published: Vec<&str> = set
+        .keys
+        .iter()
+        .filter_map(|k| k.alg())
+        .map(|a| a.as_str())
+        .collect();
+    assert!(
+        published.contains(&"ES256") && published.contains(&"RS256"),
+        "{published:?}"
+    );
+    let keys = TrustedKeys::from_jwk_set(&set, AlgorithmSet::new(&[Algorithm::RS256])).unwrap();
     let verifier = IdTokenVerifier::builder(demo.issuer.clone(), client_id, keys)
         .build()
         .unwrap();
