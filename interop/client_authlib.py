@@ -205,6 +205,9 @@ def main():
     )
     claims.validate(leeway=30)
     check(claims["nonce"] == nonce, "nonce")
+    # OIDC Discovery §3: RS256 is advertised, and the ID token is signed with it.
+    check("RS256" in md["id_token_signing_alg_values_supported"], "RS256 advertised for ID tokens")
+    check(decoded.header["alg"] == "RS256", f"ID token signed RS256, got {decoded.header['alg']}")
     sub = claims["sub"]
     steps.append("id_token")
 

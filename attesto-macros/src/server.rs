@@ -15,7 +15,9 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, Meta, Token};
 
 /// The attribute's top-level keys.
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 24] = [
+    "id_token_signing_alg",
+    "id_token_extra_algs",
     "prefix",
     "paths",
     "scopes",
@@ -95,6 +97,9 @@ struct Settings {
     /// Whether `scopes` / `grants` were given (else the runtime defaults).
     scopes_given: bool,
     grants_given: bool,
+    /// `id_token_signing_alg` / `id_token_extra_algs` as written.
+    id_token_alg: Option<String>,
+    id_token_extra: Vec<String>,
     /// Where `scopes` / `grants` were given.
     scopes_span: Option<Span>,
     grants_span: Option<Span>,
@@ -235,6 +240,7 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
     let mut settings_resource = None;
     let (mut scopes_given, mut grants_given) = (false, false);
     let (mut scopes_span, mut grants_span) = (None, None);
+    let (mut id_token_alg, mut id_token_extra) = (None, Vec::new());
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(m) => m,
         Err(e) => {
@@ -517,6 +523,29 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
                     feature_on(&mut plan, f, meta, errors);
                 }
             }
+            "id_token_signing_alg" => match value {
+                Some(Expr::Path(p)) if p.path.get_ident().is_some() => {
+                    if let Some(id) = p.path.get_ident() {
+                        plan.id_token_algorithms
+                            .insert(0, At::new(id.to_string(), id.span()));
+                        id_token_alg = Some(id.to_string());
+                    }
+                }
+                Some(v) => errors.push(
+                    v.span(),
+                    "write an algorithm name, e.g. `id_token_signing_alg = RS256`",
+                ),
+                None => need_value(errors, "RS256"),
+            },
+            "id_token_extra_algs" => match value {
+                Some(v) => {
+                    for a in algorithms(v, errors, "id_token_extra_algs") {
+                        id_token_extra.push(a.value.clone());
+                        plan.id_token_algorithms.push(a);
+                    }
+                }
+                None => need_value(errors, "[ES256]"),
+            },
             "access_token_ttl" | "refresh_token_ttl" | "refresh_grace" | "code_ttl" => {
                 let ttl = match key.as_str() {
                     "access_token_ttl" => Ttl::AccessToken,
@@ -555,6 +584,8 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
         grants_given,
         scopes_span,
         grants_span,
+        id_token_alg,
+        id_token_extra,
     }
 }
 
@@ -801,6 +832,8 @@ fn spec_tokens(s: &Settings) -> TokenStream {
         ttl(Ttl::Code),
     );
     let resource = opt_str(s.default_resource.as_deref());
+    let id_alg = opt_str(s.id_token_alg.as_deref());
+    let id_extra = s.id_token_extra.iter();
     quote! {
         ::attesto::__private::server::Spec {
             prefix: #prefix,
@@ -812,6 +845,8 @@ fn spec_tokens(s: &Settings) -> TokenStream {
             dpop_algorithms: #dpop_algs,
             dpop_nonce_required: #nonce,
             registration: #registration,
+            id_token_signing_alg: #id_alg,
+            id_token_extra_algs: &[#(#id_extra),*],
             access_token_ttl: #access,
             refresh_token_ttl: #refresh,
             refresh_grace: #grace,
@@ -1042,10 +1077,42 @@ fn trait_impls(item: &ItemImpl, methods: &[HostMethod], errors: &mut Errors) -> 
             }
         }
     });
+    let introspection = find(Callback::IntrospectionAllowed).map(|m| {
+        let c = call(self_ty, m, &[quote!(caller_client_id), quote!(token)]);
+        quote! {
+            fn introspection_allowed(
+                &self,
+                caller_client_id: &str,
+                token: &::attesto::server::IntrospectedToken,
+            ) -> bool {
+                #c
+            }
+        }
+    });
     out.extend(quote! {
         #[automatically_derived]
         impl #ig ::attesto::server::ResourcePolicy for #self_ty #wc {
             #resource
+            #introspection
+        }
+    });
+    let scope = find(Callback::AuthorizeScope).map(|m| {
+        let c = call(self_ty, m, &[quote!(client), quote!(requested), quote!(supported)]);
+        quote! {
+            fn authorize_scope(
+                &self,
+                client: &<Self as ::attesto::host::ClientRegistry>::Client,
+                requested: &[&str],
+                supported: &dyn ::core::ops::Fn(&str) -> bool,
+            ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, ::attesto::host::InvalidScope> {
+                #c
+            }
+        }
+    });
+    out.extend(quote! {
+        #[automatically_derived]
+        impl #ig ::attesto::host::ScopePolicy for #self_ty #wc {
+            #scope
         }
     });
     let register = find(Callback::RegisterClient).map(|m| {
@@ -1065,12 +1132,6 @@ fn trait_impls(item: &ItemImpl, methods: &[HostMethod], errors: &mut Errors) -> 
             #register
         }
     });
-    if let Some(m) = find(Callback::AuthorizeScope) {
-        errors.push(
-            m.ident.span(),
-            "`authorize_scope` is not yet supported by the attesto runtime\n\nhelp: remove it for now; the default grants requested scopes that are in the catalog and the client's list",
-        );
-    }
     out
 }
 

@@ -327,11 +327,13 @@ pub enum Callback {
     AuthenticateDeviceUser,
     /// Render the device verification page.
     RenderDeviceVerification,
+    /// Allow a caller to introspect a token (`ResourcePolicy::introspection_allowed`).
+    IntrospectionAllowed,
 }
 
 impl Callback {
     /// Every callback.
-    pub const ALL: [Callback; 12] = [
+    pub const ALL: [Callback; 13] = [
         Callback::FindClient,
         Callback::FindPrincipal,
         Callback::Login,
@@ -344,6 +346,7 @@ impl Callback {
         Callback::ResolveJwtBearerSubject,
         Callback::AuthenticateDeviceUser,
         Callback::RenderDeviceVerification,
+        Callback::IntrospectionAllowed,
     ];
 
     /// The method name.
@@ -362,6 +365,7 @@ impl Callback {
             Callback::ResolveJwtBearerSubject => "resolve_jwt_bearer_subject",
             Callback::AuthenticateDeviceUser => "authenticate_device_user",
             Callback::RenderDeviceVerification => "render_device_verification",
+            Callback::IntrospectionAllowed => "introspection_allowed",
         }
     }
 
@@ -510,6 +514,8 @@ pub struct Plan<L> {
     pub par_required: Option<L>,
     /// The request-object policy and its algorithms.
     pub request_objects: Option<At<RequestObjects<L>, L>>,
+    /// ID-token signing algorithms (the default first), by name.
+    pub id_token_algorithms: Vec<At<String, L>>,
     /// Trusted jwt-bearer issuers.
     pub jwt_bearer_issuers: Vec<At<String, L>>,
     /// Lifetimes, in seconds.
@@ -537,6 +543,7 @@ impl<L: Clone> Plan<L> {
             dpop_nonce_required: None,
             par_required: None,
             request_objects: None,
+            id_token_algorithms: Vec::new(),
             jwt_bearer_issuers: Vec::new(),
             ttls: Vec::new(),
             default_resource: None,
@@ -663,6 +670,9 @@ pub enum ConfigError {
     /// An algorithm name is unknown.
     #[error("`{0}` is not a supported JWS algorithm")]
     UnknownAlgorithm(String),
+    /// An algorithm is listed twice.
+    #[error("algorithm `{0}` is listed twice")]
+    DuplicateAlgorithm(String),
     /// A DPoP nonce is required but DPoP is off.
     #[error("a DPoP nonce is required, but DPoP is switched off")]
     NonceWithoutDpop,
@@ -722,9 +732,9 @@ impl ConfigError {
             ConfigError::Scope(_) => {
                 "a scope token is printable ASCII without spaces, `\"` or `\\` (RFC 6749 §3.3); `a.*` is a wildcard"
             }
-            ConfigError::DuplicateScope(_) | ConfigError::DuplicateGrant(_) => {
-                "list each value once"
-            }
+            ConfigError::DuplicateScope(_)
+            | ConfigError::DuplicateGrant(_)
+            | ConfigError::DuplicateAlgorithm(_) => "list each value once",
             ConfigError::DefaultScopeOutsideCatalog(_) => {
                 "default scopes must be in `scopes` (RFC 7591 §2 `scope`)"
             }
@@ -975,6 +985,20 @@ fn check_features<L: Clone>(plan: &Plan<L>, out: &mut Vec<(L, ConfigError)>) {
             out.push((d.at.clone(), ConfigError::NoDpopAlgorithms));
         }
         check_algorithms(&d.value, false, out);
+    }
+    check_algorithms(&plan.id_token_algorithms, false, out);
+    for (i, a) in plan.id_token_algorithms.iter().enumerate() {
+        if plan
+            .id_token_algorithms
+            .iter()
+            .take(i)
+            .any(|b| b.value == a.value)
+        {
+            out.push((
+                a.at.clone(),
+                ConfigError::DuplicateAlgorithm(a.value.clone()),
+            ));
+        }
     }
     if let Some(at) = &plan.dpop_nonce_required
         && !plan.has(Feature::Dpop)

@@ -144,6 +144,14 @@ pub trait OAuthClient: Send + Sync {
         None
     }
 
+    /// The client's registered `id_token_signed_response_alg`
+    /// ([OIDC Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata));
+    /// `None` (the default) for the server's default ID-token algorithm.
+    /// An algorithm the server does not offer fails the ID-token mint.
+    fn id_token_signed_response_alg(&self) -> Option<crate::jose::Algorithm> {
+        None
+    }
+
     /// Whether the logout token must carry `sid` (default false).
     fn backchannel_logout_session_required(&self) -> bool {
         false
@@ -451,43 +459,107 @@ pub fn is_reserved_claim(name: &str) -> bool {
 }
 
 /// The scope decision: which of the requested scopes a client gets
-/// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)).
+/// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)),
+/// a part of the host ([`crate::server::Host`]).
+///
+/// The server calls it at the authorization endpoint (before login and
+/// consent), for `client_credentials`, and for `refresh_token` (with the
+/// requested scope already narrowed to the original grant). `requested` is
+/// never empty at the authorization endpoint (an authorization request
+/// without `scope` is `invalid_scope`); for `client_credentials` it may be.
+/// `supported` tells whether a scope is in the server's catalog
+/// (`scopes_supported`, wildcards included).
 ///
 /// The default grants the requested scopes when every one is in the server's
-/// catalog and, if the client restricts its scopes, in the client's list;
-/// otherwise `invalid_scope`. Hosts may narrow instead of refusing.
-pub trait ScopePolicy<C: OAuthClient>: Send + Sync {
-    /// The granted scopes, or `Err(())` for `invalid_scope`.
+/// catalog and, if the client restricts its scopes
+/// ([`OAuthClient::allowed_scopes`], `a.*` entries are wildcards), in the
+/// client's list; otherwise `invalid_scope`. Hosts may narrow instead of
+/// refusing: the granted scope is what the token carries, and the token
+/// response then names it (`scope`, [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1)).
+/// A policy can never widen: whatever it returns beyond the requested,
+/// supported scopes is dropped, and a non-empty request narrowed to nothing
+/// is `invalid_scope`.
+///
+/// A host that keeps the default writes `impl ScopePolicy for MyHost {}`.
+///
+/// ```
+/// use attesto::host::{ClientRegistry, InvalidScope, OAuthClient, ScopePolicy};
+/// # use attesto::host::ClientLookup;
+/// # struct Host;
+/// # struct Client;
+/// # impl OAuthClient for Client { fn client_id(&self) -> &str { "c" } }
+/// # impl ClientRegistry for Host {
+/// #     type Client = Client;
+/// #     type Error = std::convert::Infallible;
+/// #     async fn find_client(&self, _: &str) -> Result<ClientLookup<Client>, Self::Error> { Ok(ClientLookup::NotFound) }
+/// # }
+/// // Grant only the read scopes, silently dropping the rest.
+/// impl ScopePolicy for Host {
+///     fn authorize_scope(
+///         &self,
+///         _client: &Client,
+///         requested: &[&str],
+///         supported: &dyn Fn(&str) -> bool,
+///     ) -> Result<Vec<String>, InvalidScope> {
+///         Ok(requested
+///             .iter()
+///             .filter(|s| supported(s) && s.ends_with(".read"))
+///             .map(|s| (*s).to_owned())
+///             .collect())
+///     }
+/// }
+/// let granted = Host.authorize_scope(&Client, &["docs.read", "docs.write"], &|_| true).unwrap();
+/// assert_eq!(granted, ["docs.read"]);
+/// ```
+pub trait ScopePolicy: ClientRegistry {
+    /// The granted scopes (at most those requested), or `Err(InvalidScope)`
+    /// for `invalid_scope`.
     ///
     /// # Errors
     /// `Err(InvalidScope)` refuses the request with `invalid_scope`.
     fn authorize_scope(
         &self,
-        client: &C,
+        client: &Self::Client,
         requested: &[&str],
         supported: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<String>, InvalidScope> {
-        let allowed = client.allowed_scopes();
-        for s in requested {
-            let in_client = allowed.as_ref().is_none_or(|a| a.iter().any(|x| x == s));
-            if !supported(s) || !in_client {
-                return Err(InvalidScope);
-            }
-        }
-        Ok(requested.iter().map(|s| (*s).to_owned()).collect())
+        default_authorize_scope(client, requested, supported)
     }
+}
+
+/// The default scope decision of [`ScopePolicy::authorize_scope`], for
+/// policies that add a rule on top of it: every requested scope must be
+/// `supported` and, when the client restricts its scopes, covered by
+/// [`OAuthClient::allowed_scopes`] (where `a.*` covers `a.x`); then the
+/// request is granted as is.
+///
+/// # Errors
+/// [`InvalidScope`] when a scope is unsupported or not allowed for the client.
+pub fn default_authorize_scope<C: OAuthClient>(
+    client: &C,
+    requested: &[&str],
+    supported: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, InvalidScope> {
+    // An allowed list that does not parse allows nothing (fail closed).
+    let allowed = client.allowed_scopes().map(|list| {
+        crate::scope::ScopeSet::from_tokens(list.iter().map(AsRef::<str>::as_ref))
+            .unwrap_or_default()
+    });
+    for s in requested {
+        let in_client = allowed
+            .as_ref()
+            .is_none_or(|a| crate::scope::Scope::new(s).is_ok_and(|scope| a.grants(&scope)));
+        if !supported(s) || !in_client {
+            return Err(InvalidScope);
+        }
+    }
+    Ok(requested.iter().map(|s| (*s).to_owned()).collect())
 }
 
 /// The request asked for a scope it may not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid_scope")]
 pub struct InvalidScope;
-
-/// The default [`ScopePolicy`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultScopePolicy;
-
-impl<C: OAuthClient> ScopePolicy<C> for DefaultScopePolicy {}
 
 /// The closed set of audit events
 /// (seed-catalog-3b §11.2; names serialize in `snake_case`).
@@ -701,13 +773,33 @@ mod tests {
         let c = C(vec![], None);
         let supported = |s: &str| matches!(s, "openid" | "email");
         assert_eq!(
-            DefaultScopePolicy
-                .authorize_scope(&c, &["openid"], &supported)
-                .unwrap(),
+            default_authorize_scope(&c, &["openid"], &supported).unwrap(),
             vec!["openid"]
         );
         assert_eq!(
-            DefaultScopePolicy.authorize_scope(&c, &["openid", "admin"], &supported),
+            default_authorize_scope(&c, &["openid", "admin"], &supported),
+            Err(InvalidScope)
+        );
+    }
+
+    #[test]
+    fn default_scope_policy_honours_the_clients_allowed_scopes_with_wildcards() {
+        struct Limited;
+        impl OAuthClient for Limited {
+            fn client_id(&self) -> &str {
+                "limited"
+            }
+            fn allowed_scopes(&self) -> Option<Vec<Cow<'_, str>>> {
+                Some(vec![Cow::Borrowed("openid"), Cow::Borrowed("docs.*")])
+            }
+        }
+        let all = |_: &str| true;
+        assert_eq!(
+            default_authorize_scope(&Limited, &["openid", "docs.read"], &all).unwrap(),
+            vec!["openid", "docs.read"]
+        );
+        assert_eq!(
+            default_authorize_scope(&Limited, &["openid", "admin"], &all),
             Err(InvalidScope)
         );
     }

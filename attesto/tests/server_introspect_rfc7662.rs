@@ -268,3 +268,114 @@ async fn token_for_another_resource_is_still_ours() {
     assert_eq!(body["active"], true);
     assert_eq!(body["aud"], OTHER_API);
 }
+
+async fn offline_refresh_token(s: &TestServer) -> String {
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
+        .await;
+    let r = s.redeem("conf", false, &code, &verifier, &[]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    rt(&r)
+}
+
+#[tokio::test]
+async fn introspection_policy_refusal_is_indistinguishable_from_an_unknown_token() {
+    // seed-catalog-1 Must-test 103; seed-catalog-2 Must-test 174
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let access = cc_token(&s).await;
+    let refresh = offline_refresh_token(&s).await;
+    s.server
+        .host()
+        .introspection_denied
+        .lock()
+        .unwrap()
+        .push("other".into());
+    let unknown = s.introspect_as("other", "unknown-refresh-token").await;
+    for t in [&access, &refresh] {
+        assert_eq!(s.introspect_as("other", t).await, unknown, "{t}");
+        assert_eq!(unknown, json!({"active": false}));
+        // The signed response says the same.
+        let r = s
+            .introspect(
+                &[("token", t)],
+                &[
+                    ("authorization", &basic("other", SECRET)),
+                    ("accept", JWT_TYPE),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            jwt_claims(&r.text)["token_introspection"],
+            json!({"active": false})
+        );
+        // Another caller the policy allows still sees the token.
+        assert_eq!(s.introspect_as("conf", t).await["active"], true);
+    }
+}
+
+#[tokio::test]
+async fn introspection_policy_sees_the_caller_and_the_active_token() {
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let access = cc_token(&s).await;
+    let refresh = offline_refresh_token(&s).await;
+    let body = s.introspect_as("other", &access).await;
+    assert_eq!(body["active"], true, "the default allows");
+    assert_eq!(s.introspect_as("other", &refresh).await["active"], true);
+    let seen = s.server.host().introspected.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|t| t.active));
+    assert_eq!(seen[0].kind, attesto::server::IntrospectedKind::AccessToken);
+    assert_eq!(seen[0].client_id.as_deref(), Some("conf"));
+    assert_eq!(seen[0].scope.as_deref(), Some("reports.read"));
+    assert_eq!(seen[0].jti.as_deref(), body["jti"].as_str());
+    assert_eq!(
+        seen[1].kind,
+        attesto::server::IntrospectedKind::RefreshToken
+    );
+    assert_eq!(seen[1].sub.as_deref(), Some("usr_alice"));
+}
+
+#[tokio::test]
+async fn introspection_policy_is_not_consulted_for_inactive_tokens() {
+    // seed-catalog-1 Must-test 103: for inactive tokens it is not consulted.
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let access = cc_token(&s).await;
+    for t in ["unknown-refresh-token", "a.b.c"] {
+        assert_eq!(s.introspect_as("other", t).await, json!({"active": false}));
+    }
+    s.clock.advance(301);
+    assert_eq!(
+        s.introspect_as("other", &access).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        s.server
+            .host()
+            .introspection_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_introspection_policy_answers_active_false() {
+    // seed-catalog-1 Must-test 103 ("or failing"); seed-catalog-2 Must-test 174 ("or raises")
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let access = cc_token(&s).await;
+    s.server
+        .host()
+        .introspection_panics
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        s.introspect_as("other", &access).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        s.server
+            .host()
+            .introspection_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}

@@ -636,7 +636,6 @@ async fn code_and_refresh_resources_only_narrow() {
 async fn a_panicking_event_sink_does_not_change_the_response() {
     // seed-catalog-3a Must-test 30; seed-catalog-3b Must-test 37
     use attesto::host::Event;
-    use attesto::jose::{Algorithm, StaticKeystore};
     use attesto::secret::Secret;
     use attesto::server::AuthorizationServer;
     use attesto::store::memory::MemoryStores;
@@ -647,7 +646,7 @@ async fn a_panicking_event_sink_does_not_change_the_response() {
         cfg,
         TestHost::with_clients(standard_clients()),
         MemoryStores::new(),
-        Arc::new(StaticKeystore::generate(Algorithm::ES256).unwrap()),
+        Arc::new(server_token_support::keys::server_keystore()),
     )
     .server_secret(Secret::new(SERVER_SECRET))
     .events(Arc::new(|_: &Event| panic!("sink failure")))
@@ -720,14 +719,13 @@ impl attesto::jose::Keystore for FlakyKeys {
 async fn signing_failure_is_a_generic_invalid_request() {
     // seed-catalog-2 §35.E Must-test 71 (the code is spent by the atomic
     // redeem before minting; see the report)
-    use attesto::jose::{Algorithm, StaticKeystore};
     use attesto::secret::Secret;
     use attesto::server::AuthorizationServer;
     use attesto::store::memory::MemoryStores;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let keys = Arc::new(FlakyKeys {
-        inner: StaticKeystore::generate(Algorithm::ES256).unwrap(),
+        inner: server_token_support::keys::server_keystore(),
         down: std::sync::atomic::AtomicBool::new(false),
     });
     let server = AuthorizationServer::builder(

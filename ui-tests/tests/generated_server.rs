@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use attesto::client_auth::{ClientAuthMethod, SecretHasher};
-use attesto::host::{LoginOutcome, OAuthClient};
+use attesto::host::{InvalidScope, LoginOutcome, OAuthClient, default_authorize_scope};
 use attesto::jose::{Algorithm, SigningKey, StaticKeystore};
 use attesto::secret::Secret;
 use attesto::store::memory::MemoryStores;
@@ -71,12 +71,26 @@ impl Api {
     async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
         alice()
     }
+
+    /// This host never grants `api.write` (a narrowing policy).
+    fn authorize_scope(
+        &self,
+        client: &Machine,
+        requested: &[&str],
+        supported: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, InvalidScope> {
+        let mut granted = default_authorize_scope(client, requested, supported)?;
+        granted.retain(|s| s != "api.write");
+        Ok(granted)
+    }
 }
 
 fn keys() -> Arc<StaticKeystore> {
     Arc::new(
         StaticKeystore::builder()
             .key(SigningKey::generate(Algorithm::ES256).unwrap())
+            // ID tokens are RS256 by default (OIDC Discovery §3)
+            .key(SigningKey::generate(Algorithm::RS256).unwrap())
             .build()
             .unwrap(),
     )
@@ -100,11 +114,31 @@ async fn body_json(resp: axum::response::Response) -> serde_json::Value {
 }
 
 fn token_request(auth: &str) -> Request<Body> {
+    scoped_token_request(auth, "api.read")
+}
+
+fn scoped_token_request(auth: &str, scope: &str) -> Request<Body> {
     Request::post("/auth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, auth)
-        .body(Body::from("grant_type=client_credentials&scope=api.read"))
+        .body(Body::from(format!(
+            "grant_type=client_credentials&scope={scope}"
+        )))
         .unwrap()
+}
+
+#[tokio::test]
+async fn the_hosts_scope_policy_narrows_what_the_token_carries() {
+    let app = router(Api::default());
+    let resp = app
+        .oneshot(scoped_token_request(
+            "Basic cm9ib3Q6czNjcmV0",
+            "api.read%20api.write",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body_json(resp).await["scope"], "api.read");
 }
 
 #[tokio::test]

@@ -37,6 +37,10 @@ pub struct Spec {
     pub dpop_algorithms: Option<&'static [&'static str]>,
     /// Whether a DPoP nonce is required at the token endpoint.
     pub dpop_nonce_required: bool,
+    /// The ID-token signing algorithm, when given, by name.
+    pub id_token_signing_alg: Option<&'static str>,
+    /// Further ID-token algorithms clients may register, by name.
+    pub id_token_extra_algs: &'static [&'static str],
     /// Whether open registration is mounted.
     pub registration: bool,
     /// Access-token lifetime in seconds.
@@ -99,6 +103,18 @@ pub fn server_config(issuer: &str, spec: &Spec) -> Result<ServerConfig, ConfigEr
         NoncePolicy::Off
     };
     b = b.dpop(dpop).registration(spec.registration);
+    let alg = |n: &str| {
+        n.parse::<Algorithm>()
+            .map_err(|_| ConfigError::UnknownAlgorithm(n.to_owned()))
+    };
+    if let Some(n) = spec.id_token_signing_alg {
+        b = b.id_token_signing_alg(alg(n)?);
+    }
+    let mut extra = Vec::with_capacity(spec.id_token_extra_algs.len());
+    for n in spec.id_token_extra_algs {
+        extra.push(alg(n)?);
+    }
+    b = b.id_token_extra_algs(extra);
     if let Some(s) = spec.access_token_ttl {
         b = b.access_token_ttl(Duration::from_secs(s));
     }

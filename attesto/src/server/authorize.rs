@@ -40,7 +40,7 @@ use crate::host::{
     LoginOptions, LoginOutcome, OAuthClient,
 };
 use crate::pkce::Pkce;
-use crate::scope::{ScopeCatalog, ScopeSet};
+use crate::scope::ScopeSet;
 use crate::store::{
     AuthorizationCodeRecord, AuthorizationCodeStore, Confirmation, Stores, TokenHash,
 };
@@ -478,7 +478,7 @@ fn validate<H: Host, S: Stores>(
         Err(e) => return Err(e.into()),
     };
 
-    let scopes = scopes(&s.cfg, client, params.get("scope"))?;
+    let scopes = scopes(s, client, params.get("scope"))?;
 
     // RFC 8707 §2: absolute URIs without fragment, each allowed.
     for r in &resources {
@@ -560,35 +560,22 @@ fn validate<H: Host, S: Stores>(
     })
 }
 
-/// The requested scope against the catalog (with wildcards) and the
-/// client's allowed scopes (RFC 6749 §3.3). No scope is `invalid_scope`:
+/// The requested scope, decided by the host's [`ScopePolicy`](crate::host::ScopePolicy)
+/// (by default: every scope in the catalog, with wildcards, and in the
+/// client's allowed scopes; RFC 6749 §3.3). No scope is `invalid_scope`:
 /// the server has no default scope to fall back to.
 #[allow(clippy::result_large_err)] // as `validate`
-fn scopes<C: OAuthClient>(
-    cfg: &ServerConfig,
-    client: &C,
+fn scopes<H: Host, S: Stores>(
+    s: &Inner<H, S>,
+    client: &<H as ClientRegistry>::Client,
     requested: Option<&str>,
 ) -> Result<Vec<String>, OAuthError> {
     let requested = ScopeSet::from_param(requested)?;
-    let catalog = ScopeCatalog::new(&cfg.scopes_supported).map_err(|_| {
-        tracing::error!(target: "attesto::authorize", "scopes_supported is not a valid scope catalog");
-        OAuthError::server_error("the scope catalog is misconfigured")
-    })?;
-    let granted = catalog.authorize(&requested)?;
-    if granted.is_empty() {
+    if requested.is_empty() {
         return Err(OAuthError::invalid_scope("the scope parameter is required"));
     }
-    if let Some(allowed) = client.allowed_scopes() {
-        // An allowed list that does not parse allows nothing (fail closed).
-        let allowed =
-            ScopeSet::from_tokens(allowed.iter().map(AsRef::<str>::as_ref)).unwrap_or_default();
-        if !granted.iter().all(|s| allowed.grants(s)) {
-            return Err(OAuthError::invalid_scope(
-                "the requested scope is not allowed for this client",
-            ));
-        }
-    }
-    Ok(granted.as_strs().map(str::to_owned).collect())
+    let requested: Vec<&str> = requested.as_strs().collect();
+    super::decide_scope(&s.host, &s.token_ep.scopes, client, &requested)
 }
 
 fn is_sha256_b64url(s: &str) -> bool {

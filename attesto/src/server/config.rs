@@ -149,8 +149,19 @@ pub struct ServerConfig {
     pub scopes_supported: Vec<String>,
     /// Grants the token endpoint dispatches.
     pub grants: Vec<GrantType>,
-    /// The algorithm tokens are signed with.
+    /// The algorithm access tokens (RFC 9068) and signed introspection
+    /// responses (RFC 9701) are signed with.
     pub signing_alg: Algorithm,
+    /// The algorithm ID tokens are signed with unless the client registered
+    /// another (default `RS256`, which
+    /// [OIDC Discovery §3](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata)
+    /// requires every provider to support).
+    pub id_token_signing_alg: Algorithm,
+    /// Further ID-token algorithms a client may select with
+    /// `id_token_signed_response_alg`
+    /// ([OIDC Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)).
+    /// Default: none.
+    pub id_token_extra_algs: Vec<Algorithm>,
     /// Access-token lifetime.
     pub access_token_ttl: Duration,
     /// Refresh-token family lifetime.
@@ -205,6 +216,8 @@ impl ServerConfig {
                     GrantType::ClientCredentials,
                 ],
                 signing_alg: Algorithm::ES256,
+                id_token_signing_alg: Algorithm::RS256,
+                id_token_extra_algs: Vec::new(),
                 access_token_ttl: Duration::from_secs(300),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
                 refresh_grace: Duration::from_secs(10),
@@ -235,6 +248,20 @@ impl ServerConfig {
     #[must_use]
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer.trim_end_matches('/'), path)
+    }
+
+    /// Every ID-token signing algorithm, the default first: what discovery
+    /// advertises as `id_token_signing_alg_values_supported` and what a
+    /// client may register as `id_token_signed_response_alg`.
+    #[must_use]
+    pub fn id_token_algs(&self) -> Vec<Algorithm> {
+        let mut out = vec![self.id_token_signing_alg];
+        for a in &self.id_token_extra_algs {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+        out
     }
 
     /// Whether `grant` is enabled.
@@ -284,10 +311,28 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// The signing algorithm.
+    /// The access-token signing algorithm (default `ES256`).
     #[must_use]
     pub fn signing_alg(mut self, alg: Algorithm) -> Self {
         self.cfg.signing_alg = alg;
+        self
+    }
+
+    /// The default ID-token signing algorithm (default `RS256`). The
+    /// keystore must hold a key for it when the `authorization_code` grant
+    /// is enabled, or [`AuthorizationServer::build`](super::AuthorizationServerBuilder::build) fails.
+    #[must_use]
+    pub fn id_token_signing_alg(mut self, alg: Algorithm) -> Self {
+        self.cfg.id_token_signing_alg = alg;
+        self
+    }
+
+    /// Further ID-token algorithms clients may register as
+    /// `id_token_signed_response_alg` (default none). The keystore must
+    /// hold a key for each.
+    #[must_use]
+    pub fn id_token_extra_algs(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.cfg.id_token_extra_algs = algs.into_iter().collect();
         self
     }
 
@@ -458,6 +503,10 @@ fn plan_of(cfg: &ServerConfig) -> Plan<&'static str> {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
         plan.ttls.push(At::new((ttl, secs), ttl.name()));
     }
+    plan.id_token_algorithms = std::iter::once(cfg.id_token_signing_alg)
+        .chain(cfg.id_token_extra_algs.iter().copied())
+        .map(|a| At::new(a.as_str().to_owned(), "id_token_algs"))
+        .collect();
     plan.default_scopes = cfg
         .registration_default_scopes
         .iter()

@@ -5,6 +5,7 @@ use std::future::Future;
 use axum::http::request::Parts;
 use axum::response::Response;
 
+use super::introspect::IntrospectedToken;
 use crate::host::{Authentication, ConsentOutcome, LoginOptions, LoginOutcome};
 
 /// What the host sees of an authorization request while it authenticates
@@ -61,7 +62,11 @@ pub trait Interaction: Send + Sync + 'static {
     }
 }
 
-/// Which resource indicators ([RFC 8707](https://www.rfc-editor.org/rfc/rfc8707)) a client may ask for.
+/// Which resource indicators ([RFC 8707](https://www.rfc-editor.org/rfc/rfc8707))
+/// a client may ask for, and which callers may introspect which tokens
+/// ([RFC 7662 §4](https://www.rfc-editor.org/rfc/rfc7662#section-4)).
+/// Every method has a default; a host that keeps them writes
+/// `impl ResourcePolicy for MyHost {}`.
 pub trait ResourcePolicy: Send + Sync + 'static {
     /// Whether `client_id` may obtain tokens for `resource` (an absolute URI).
     /// The default allows only the server's default resource, which is
@@ -69,5 +74,15 @@ pub trait ResourcePolicy: Send + Sync + 'static {
     fn resource_allowed(&self, client_id: &str, resource: &str) -> bool {
         let _ = (client_id, resource);
         false
+    }
+
+    /// Whether the authenticated client `caller_client_id` may learn about
+    /// `token` at the introspection endpoint. Consulted only for active
+    /// tokens; `false` (or a panic) answers `{"active":false}`, exactly as
+    /// for an unknown token, so a refused caller learns nothing. The default
+    /// lets every authenticated (confidential) client introspect every token.
+    fn introspection_allowed(&self, caller_client_id: &str, token: &IntrospectedToken) -> bool {
+        let _ = (caller_client_id, token);
+        true
     }
 }

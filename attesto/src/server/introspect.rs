@@ -60,33 +60,66 @@ pub(crate) fn routes<H: Host, S: Stores>(cfg: &ServerConfig) -> Router<Arc<Inner
     )
 }
 
-/// An RFC 7662 §2.2 introspection response.
-#[derive(Debug, Default, Serialize)]
-struct Introspection {
-    active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exp: Option<UnixTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iat: Option<UnixTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nbf: Option<UnixTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<Audience>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cnf: Option<Value>,
+/// Which kind of token was introspected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntrospectedKind {
+    /// An access token (a JWT of this server, RFC 9068).
+    #[default]
+    AccessToken,
+    /// A refresh token (opaque, looked up in the refresh store).
+    RefreshToken,
 }
+
+/// An introspection response
+/// ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2)),
+/// as [`ResourcePolicy::introspection_allowed`](super::ResourcePolicy::introspection_allowed)
+/// sees it before it is sent. Members that are `None` are omitted on the wire;
+/// an inactive token is exactly `{"active":false}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct IntrospectedToken {
+    /// Whether the token is active (always `true` when the policy is asked).
+    pub active: bool,
+    /// The kind of token (not serialized).
+    #[serde(skip)]
+    pub kind: IntrospectedKind,
+    /// The granted scope, space-delimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `Bearer` or `DPoP` (access tokens only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// Expiry, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<UnixTime>,
+    /// Issue time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<UnixTime>,
+    /// Not-before time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<UnixTime>,
+    /// The subject (with its kind's prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The audiences (resource indicators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// The issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The access token's `jti`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// The confirmation (key binding, RFC 9449 / RFC 8705).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Value>,
+}
+
+type Introspection = IntrospectedToken;
 
 /// The RFC 9701 §5 claims.
 #[derive(Serialize)]
@@ -130,11 +163,22 @@ async fn handle<H: Host, S: Stores>(
     let request =
         read_token_request(inner, req, &ClientAuthPolicy::confidential_only(), now).await?;
     let (parts, authd, token) = (&request.parts, &request.client, request.token());
-    let info = if looks_like_jwt(token) {
+    let mut info = if looks_like_jwt(token) {
         access_token(inner, token, now).await?
     } else {
         refresh_token(inner, token, now).await?
     };
+    // RFC 7662 §4: the host decides which callers may learn about which
+    // tokens. Consulted for active tokens only; `false`, or a panic, is
+    // indistinguishable from an unknown token (fail closed).
+    if info.active && !introspection_allowed(&inner.host, authd.client_id(), &info) {
+        tracing::info!(
+            target: "attesto::introspect",
+            client_id = authd.client_id(),
+            "introspection refused by the host's policy"
+        );
+        info = Introspection::default();
+    }
     tracing::info!(
         target: "attesto::introspect",
         client_id = authd.client_id(),
@@ -174,6 +218,7 @@ async fn access_token<H: Host, S: Stores>(
         .and_then(|c| serde_json::to_value(c).ok());
     Ok(Introspection {
         active: true,
+        kind: IntrospectedKind::AccessToken,
         scope: (!claims.scope.is_empty()).then_some(claims.scope),
         client_id: Some(claims.client_id),
         token_type: Some(token_type),
@@ -214,6 +259,7 @@ async fn refresh_token<H: Host, S: Stores>(
         .flatten();
     Ok(Introspection {
         active: true,
+        kind: IntrospectedKind::RefreshToken,
         scope: (!scope.is_empty()).then_some(scope),
         client_id: Some(record.grant.client_id.clone()),
         token_type: None,
@@ -225,6 +271,17 @@ async fn refresh_token<H: Host, S: Stores>(
         iss: Some(inner.cfg.issuer.clone()),
         jti: None,
         cnf,
+    })
+}
+
+/// The host's verdict; a panicking policy denies.
+fn introspection_allowed<H: Host>(host: &H, caller: &str, info: &IntrospectedToken) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        host.introspection_allowed(caller, info)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(target: "attesto::introspect", "the introspection policy panicked; answering inactive");
+        false
     })
 }
 

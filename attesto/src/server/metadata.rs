@@ -51,7 +51,12 @@ pub fn authorization_server_metadata(cfg: &ServerConfig) -> Map<String, Value> {
         m.insert("subject_types_supported".into(), json!(["public"]));
         m.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!([cfg.signing_alg.as_str()]),
+            json!(
+                cfg.id_token_algs()
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+            ),
         );
         m.insert("userinfo_endpoint".into(), url(&cfg.paths.userinfo));
         m.insert("claims_parameter_supported".into(), Value::Bool(false));
@@ -199,6 +204,31 @@ mod tests {
                 .unwrap();
             assert!(!algs.is_empty() && algs.iter().all(|a| a != "none"), "{ep}");
         }
+    }
+
+    #[test]
+    fn id_token_algs_advertise_rs256_by_default_then_the_extra_algs() {
+        use crate::jose::Algorithm;
+        let cfg = ServerConfig::builder("https://id.example").build().unwrap();
+        let md = authorization_server_metadata(&cfg);
+        assert_eq!(
+            md["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
+        // Separate from the access-token algorithm.
+        assert_eq!(
+            md["introspection_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
+        let cfg = ServerConfig::builder("https://id.example")
+            .id_token_signing_alg(Algorithm::ES256)
+            .id_token_extra_algs([Algorithm::RS256, Algorithm::ES256, Algorithm::PS256])
+            .build()
+            .unwrap();
+        assert_eq!(
+            authorization_server_metadata(&cfg)["id_token_signing_alg_values_supported"],
+            json!(["ES256", "RS256", "PS256"])
+        );
     }
 
     #[test]

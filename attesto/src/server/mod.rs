@@ -33,6 +33,7 @@ pub use config::{
     ServerConfigBuilder,
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
+pub use introspect::{IntrospectedKind, IntrospectedToken};
 pub use register::{
     CLIENT_ID_BYTES, ClientMetadata, ClientRegistration, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URI_LEN,
     MAX_REDIRECT_URIS, MetadataError, NewClient, RegistrationError, parse_client_metadata,
@@ -43,25 +44,74 @@ use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{DpopVerifier, NonceIssuer};
 use crate::error::OAuthError;
-use crate::host::{ClientRegistry, EventSink, NoopSink, PrincipalStore};
+use crate::host::{ClientRegistry, EventSink, NoopSink, PrincipalStore, ScopePolicy};
 use crate::jose::Keystore;
 use crate::secret::{OsRandom, RandomSource, Secret};
 use crate::store::Stores;
 use crate::store::adapters::StoreReplayGuard;
 use crate::token::{AccessTokenIssuer, AccessTokenVerifier, TrustedKeys};
 
-/// Everything a host supplies: its client registry, principals, login and
-/// consent, resource policy, and (for dynamic registration) a way to persist
-/// new clients. Implemented automatically for any type that implements the
-/// parts; a host without registration writes `impl ClientRegistration for MyHost {}`.
+/// Everything a host supplies: its client registry, principals, scope
+/// policy, login and consent, resource policy, and (for dynamic
+/// registration) a way to persist new clients. Implemented automatically
+/// for any type that implements the parts; the parts with defaults are
+/// opted into with empty impls: `impl ScopePolicy for MyHost {}`,
+/// `impl ResourcePolicy for MyHost {}`, `impl ClientRegistration for MyHost {}`.
 pub trait Host:
-    ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration
+    ClientRegistry + ScopePolicy + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration
 {
 }
 
-impl<T: ClientRegistry + PrincipalStore + Interaction + ResourcePolicy + ClientRegistration> Host
-    for T
+impl<
+    T: ClientRegistry
+        + ScopePolicy
+        + PrincipalStore
+        + Interaction
+        + ResourcePolicy
+        + ClientRegistration,
+> Host for T
 {
+}
+
+/// Run the host's [`ScopePolicy`] and hold it to "narrow, never widen":
+/// the result keeps only scopes that were requested and are in the catalog
+/// (each once, in request order); a non-empty request narrowed to nothing,
+/// or refused by the policy, is `invalid_scope`.
+// An error ends the request once; boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub(crate) fn decide_scope<H: Host>(
+    host: &H,
+    catalog: &crate::scope::ScopeCatalog,
+    client: &<H as ClientRegistry>::Client,
+    requested: &[&str],
+) -> Result<Vec<String>, OAuthError> {
+    let supported =
+        |s: &str| crate::scope::Scope::new(s).is_ok_and(|scope| catalog.supports(&scope));
+    let granted = host
+        .authorize_scope(client, requested, &supported)
+        .map_err(|_| OAuthError::invalid_scope("the requested scope is not allowed"))?;
+    let mut out: Vec<String> = Vec::with_capacity(granted.len().min(requested.len()));
+    let mut widened = false;
+    for g in granted {
+        if requested.contains(&g.as_str()) && supported(&g) {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        } else {
+            widened = true;
+        }
+    }
+    if widened {
+        tracing::warn!(target: "attesto::scope", "the scope policy returned scopes that were not requested or are not supported; dropped");
+    }
+    if out.is_empty() && !requested.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "none of the requested scopes can be granted",
+        ));
+    }
+    // Keep the request's order (a policy may reorder).
+    out.sort_by_key(|g| requested.iter().position(|r| r == g));
+    Ok(out)
 }
 
 pub(crate) struct Inner<H, S: Stores> {
@@ -149,6 +199,15 @@ pub enum BuildError {
     /// Deriving a key from the server secret failed.
     #[error("key derivation")]
     Crypto,
+    /// The keystore holds no active signing key for an algorithm the
+    /// configuration uses.
+    #[error("the keystore has no {} signing key for {purpose}", alg.as_str())]
+    MissingSigningKey {
+        /// The configured algorithm.
+        alg: crate::jose::Algorithm,
+        /// What the key would sign: `"access tokens"` or `"ID tokens"`.
+        purpose: &'static str,
+    },
 }
 
 /// Why a server could not be set up: its configuration, or its build.
@@ -279,6 +338,25 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 Secret::new(self.rng.token(32)?)
             }
         };
+        if self.keys.signing_key(cfg.signing_alg).is_none() {
+            return Err(BuildError::MissingSigningKey {
+                alg: cfg.signing_alg,
+                purpose: "access tokens",
+            });
+        }
+        if cfg.has_grant(GrantType::AuthorizationCode) {
+            // OIDC Discovery §3: every advertised ID-token algorithm must work.
+            if let Some(alg) = cfg
+                .id_token_algs()
+                .into_iter()
+                .find(|a| self.keys.signing_key(*a).is_none())
+            {
+                return Err(BuildError::MissingSigningKey {
+                    alg,
+                    purpose: "ID tokens",
+                });
+            }
+        }
         let ttl = u32::try_from(cfg.access_token_ttl.as_secs()).unwrap_or(u32::MAX);
         let kinds = [cfg.user_kind.clone(), cfg.client_kind.clone()];
         let access = AccessTokenIssuer::builder(cfg.issuer.clone(), Arc::clone(&self.keys))

@@ -85,6 +85,11 @@ pub struct ClientMetadata {
     pub scope: ScopeSet,
     /// `client_name`, for consent screens. Never contains control characters.
     pub client_name: Option<String>,
+    /// `id_token_signed_response_alg`
+    /// ([OIDC Registration §2](https://openid.net/specs/openid-connect-registration-1_0.html#ClientMetadata)):
+    /// one of the server's [`ServerConfig::id_token_algs`]; `None` when the
+    /// request named none (the server's default applies).
+    pub id_token_signed_response_alg: Option<crate::jose::Algorithm>,
 }
 
 impl ClientMetadata {
@@ -408,6 +413,9 @@ impl serde::Serialize for RegistrationResponse<'_> {
         if m.dpop_bound_access_tokens {
             map.serialize_entry("dpop_bound_access_tokens", &true)?;
         }
+        if let Some(alg) = m.id_token_signed_response_alg {
+            map.serialize_entry("id_token_signed_response_alg", alg.as_str())?;
+        }
         map.end()
     }
 }
@@ -523,7 +531,8 @@ fn check_redirect_uri(uri: &str) -> Result<(), MetadataError> {
 ///
 /// Members are checked one by one in a fixed order — `redirect_uris`,
 /// `token_endpoint_auth_method`, `grant_types`, `response_types`,
-/// `client_name`, `scope`, `jwks_uri`, `jwks`, `dpop_bound_access_tokens` —
+/// `client_name`, `scope`, `jwks_uri`, `jwks`, `id_token_signed_response_alg`,
+/// `dpop_bound_access_tokens` —
 /// then their combinations; the first failure is returned. A problem with a
 /// redirect URI is `invalid_redirect_uri`; everything else
 /// (including a member of the wrong JSON type, malformed JSON and a repeated
@@ -683,6 +692,24 @@ pub fn parse_client_metadata(
         Some(_) => return Err(metadata_error("jwks must be a JWK Set object")),
     };
 
+    // id_token_signed_response_alg: only an algorithm the server advertises
+    // (and so holds a key for); `none` is never accepted.
+    let id_token_signed_response_alg = match optional_string(
+        &doc,
+        "id_token_signed_response_alg",
+        "id_token_signed_response_alg must be a string",
+    )? {
+        None => None,
+        Some(name) => match name.parse::<crate::jose::Algorithm>() {
+            Ok(alg) if cfg.id_token_algs().contains(&alg) => Some(alg),
+            _ => {
+                return Err(metadata_error(
+                    "id_token_signed_response_alg is not supported by this server",
+                ));
+            }
+        },
+    };
+
     // dpop_bound_access_tokens
     let dpop_bound_access_tokens = match member(&doc, "dpop_bound_access_tokens") {
         None => false,
@@ -722,6 +749,7 @@ pub fn parse_client_metadata(
         dpop_bound_access_tokens,
         scope,
         client_name,
+        id_token_signed_response_alg,
     })
 }
 
@@ -780,5 +808,44 @@ mod tests {
         h.append(header::CONTENT_TYPE, "application/json".parse().unwrap());
         assert!(!is_json_content_type(&h), "two Content-Type headers");
         assert!(!is_json_content_type(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn id_token_signed_response_alg_must_be_offered_by_the_server() {
+        use crate::jose::Algorithm;
+        let base = r#"{"redirect_uris":["https://app.example/cb"],"id_token_signed_response_alg":"#;
+        let md = parse(&format!("{base}\"RS256\"}}")).unwrap();
+        assert_eq!(md.id_token_signed_response_alg, Some(Algorithm::RS256));
+        assert_eq!(
+            parse(&format!("{base}null}}"))
+                .unwrap()
+                .id_token_signed_response_alg,
+            None
+        );
+        for refused in ["\"ES256\"", "\"none\"", "\"HS256\"", "\"\"", "256"] {
+            assert_eq!(
+                parse(&format!("{base}{refused}}}"))
+                    .unwrap_err()
+                    .error_code(),
+                "invalid_client_metadata",
+                "{refused}"
+            );
+        }
+        let offered = ServerConfig::builder("https://id.example")
+            .id_token_extra_algs([Algorithm::ES256])
+            .build()
+            .unwrap();
+        let md = parse_client_metadata(format!("{base}\"ES256\"}}").as_bytes(), &offered).unwrap();
+        assert_eq!(md.id_token_signed_response_alg, Some(Algorithm::ES256));
+        // The registration response echoes it.
+        let body = serde_json::to_value(RegistrationResponse {
+            client_id: "c",
+            client_secret: None,
+            client_id_issued_at: 1,
+            client_secret_expires_at: None,
+            metadata: &md,
+        })
+        .unwrap();
+        assert_eq!(body["id_token_signed_response_alg"], "ES256");
     }
 }

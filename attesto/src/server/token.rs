@@ -73,12 +73,12 @@ use crate::dpop::VerifiedProof;
 use crate::error::{DPOP_NONCE, ErrorCode, OAuthError};
 use crate::form::Params;
 use crate::host::{
-    ClientRegistry, DefaultScopePolicy, Event, EventName, OAuthClient, Principal, PrincipalStore,
-    ScopePolicy, SenderConstraint, claims_for_scopes,
+    ClientRegistry, Event, EventName, OAuthClient, Principal, PrincipalStore, SenderConstraint,
+    claims_for_scopes,
 };
 use crate::jose::Keystore;
 use crate::pkce::{CodeChallenge, Pkce, verify_redemption};
-use crate::scope::{Scope, ScopeCatalog, ScopeSet, narrow};
+use crate::scope::{ScopeCatalog, ScopeSet, narrow};
 use crate::secret::{RandomSource, ct_eq};
 use crate::store::{
     AuthorizationCodeRecord, AuthorizationCodeStore, CodeIssuance, CodeRedemption, Confirmation,
@@ -102,10 +102,10 @@ const REFRESH_TOKEN_BYTES: usize = 32;
 pub(crate) struct TokenEndpoint {
     /// The canonical token-endpoint URL (the DPoP `htu`).
     pub(crate) token_url: String,
-    /// Mints ID tokens.
-    id_tokens: IdTokenIssuer,
+    /// Mints ID tokens (only with the `authorization_code` grant).
+    id_tokens: Option<IdTokenIssuer>,
     /// The scope catalog (`scopes_supported`, with wildcards).
-    scopes: ScopeCatalog,
+    pub(crate) scopes: ScopeCatalog,
     /// Seals grace-window successors.
     seal: SuccessorSeal,
 }
@@ -118,10 +118,16 @@ impl TokenEndpoint {
         clock: Arc<dyn Clock>,
         secret: &[u8],
     ) -> Result<Self, BuildError> {
-        let id_tokens = IdTokenIssuer::builder(cfg.issuer.clone(), keys)
-            .signing_alg(cfg.signing_alg)
-            .clock(clock)
-            .build()?;
+        let id_tokens = if cfg.has_grant(GrantType::AuthorizationCode) {
+            Some(
+                IdTokenIssuer::builder(cfg.issuer.clone(), keys)
+                    .signing_alg(cfg.id_token_signing_alg)
+                    .clock(clock)
+                    .build()?,
+            )
+        } else {
+            None
+        };
         Ok(TokenEndpoint {
             token_url: cfg.url(&cfg.paths.token),
             id_tokens,
@@ -829,9 +835,28 @@ fn mint_id_token<H: Host, S: Stores>(
     if let Some(sid) = &record.sid {
         req = req.sid(sid);
     }
-    ctx.inner
-        .token_ep
-        .id_tokens
+    // The client's registered `id_token_signed_response_alg`, if the server
+    // (still) offers it; otherwise refuse rather than sign with an algorithm
+    // the client did not register (fail closed).
+    if let Some(alg) = ctx.authd.client.id_token_signed_response_alg() {
+        if !ctx.inner.cfg.id_token_algs().contains(&alg) {
+            return Err(mint_failure(
+                "ID token",
+                &format_args!(
+                    "the client's id_token_signed_response_alg {} is not offered",
+                    alg.as_str()
+                ),
+            ));
+        }
+        req = req.signing_alg(alg);
+    }
+    let Some(issuer) = ctx.inner.token_ep.id_tokens.as_ref() else {
+        return Err(mint_failure(
+            "ID token",
+            &"no ID-token issuer is configured",
+        ));
+    };
+    issuer
         .mint(req)
         .map(|t| t.id_token)
         .map_err(|e| mint_failure("ID token", &e))
@@ -864,11 +889,17 @@ async fn refresh_token<H: Host, S: Stores>(
     ctx.check_binding(&record.grant.confirmation)?;
     let granted = ScopeSet::from_tokens(&record.grant.scope).map_err(|_| invalid_grant())?;
     let requested = ScopeSet::from_param(ctx.params.get("scope")).map_err(OAuthError::from)?;
-    let scope: Vec<String> = narrow(&requested, &granted)
-        .map_err(OAuthError::from)?
-        .as_strs()
-        .map(str::to_owned)
-        .collect();
+    // Only narrow (RFC 6749 §6): the request must stay within the original
+    // grant; the host's policy may narrow further (a client whose allowed
+    // scopes shrank), never widen.
+    let narrowed = narrow(&requested, &granted).map_err(OAuthError::from)?;
+    let narrowed: Vec<&str> = narrowed.as_strs().collect();
+    let scope = super::decide_scope(
+        &inner.host,
+        &inner.token_ep.scopes,
+        &ctx.authd.client,
+        &narrowed,
+    )?;
     let audience = narrow_resources(
         &inner.cfg.default_resource,
         &record.grant.resource,
@@ -968,16 +999,12 @@ fn client_credentials<H: Host, S: Stores>(
     }
     let requested = ScopeSet::from_param(ctx.params.get("scope")).map_err(OAuthError::from)?;
     let requested: Vec<&str> = requested.as_strs().collect();
-    let catalog = &inner.token_ep.scopes;
-    let supported = |s: &str| Scope::new(s).is_ok_and(|s| catalog.supports(&s));
-    let scope =
-        <DefaultScopePolicy as ScopePolicy<<H as ClientRegistry>::Client>>::authorize_scope(
-            &DefaultScopePolicy,
-            &ctx.authd.client,
-            &requested,
-            &supported,
-        )
-        .map_err(|_| OAuthError::invalid_scope("the requested scope is not allowed"))?;
+    let scope = super::decide_scope(
+        &inner.host,
+        &inner.token_ep.scopes,
+        &ctx.authd.client,
+        &requested,
+    )?;
     let subject = inner
         .cfg
         .client_kind

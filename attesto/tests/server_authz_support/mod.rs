@@ -19,10 +19,10 @@ use std::sync::{Arc, Mutex};
 use attesto::clock::{Clock, FixedClock, UnixTime};
 use attesto::host::{
     Authentication, ClientLookup, ClientRegistry, ConsentOutcome, Event, EventName, EventSink,
-    InteractionRequired, LoginOptions, LoginOutcome, OAuthClient, Principal, PrincipalStore,
-    TokenEndpointAuthMethod,
+    InteractionRequired, InvalidScope, LoginOptions, LoginOutcome, OAuthClient, Principal,
+    PrincipalStore, ScopePolicy, TokenEndpointAuthMethod, default_authorize_scope,
 };
-use attesto::jose::{Algorithm, HeaderParams, Keystore, SigningKey, StaticKeystore, sign_compact};
+use attesto::jose::{Algorithm, HeaderParams, Keystore, SigningKey, sign_compact};
 use attesto::server::config::{CLIENT_KIND, USER_KIND};
 use attesto::server::{
     AuthorizationServer, AuthorizeContext, Interaction, ResourcePolicy, ServerConfig,
@@ -57,6 +57,7 @@ pub struct TestClient {
     pub grant_types: Option<Vec<String>>,
     pub allowed_scopes: Option<Vec<String>>,
     pub response_types: Vec<String>,
+    pub id_token_alg: Option<Algorithm>,
 }
 
 impl TestClient {
@@ -67,6 +68,7 @@ impl TestClient {
             grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
             allowed_scopes: None,
             response_types: vec!["code".into()],
+            id_token_alg: None,
         }
     }
 }
@@ -96,6 +98,9 @@ impl OAuthClient for TestClient {
         self.allowed_scopes
             .as_ref()
             .map(|g| g.iter().map(|s| Cow::Borrowed(s.as_str())).collect())
+    }
+    fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
+        self.id_token_alg
     }
 }
 
@@ -132,6 +137,19 @@ pub enum Consent {
     Deny,
 }
 
+/// What the host's scope policy does.
+#[derive(Debug, Clone)]
+pub enum ScopeMode {
+    /// The library default.
+    Default,
+    /// Grant only these (of the requested), dropping the rest.
+    Only(Vec<String>),
+    /// Grant the request plus these (an attempt to widen).
+    Add(Vec<String>),
+    /// Refuse: `invalid_scope`.
+    Refuse,
+}
+
 /// What the host saw of one authorization request.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -152,6 +170,9 @@ pub struct HostState {
     pub clients_down: AtomicBool,
     pub principals_down: AtomicBool,
     pub principal_lookups: AtomicUsize,
+    pub scope_mode: Mutex<ScopeMode>,
+    /// What the scope policy was asked: (client, requested).
+    pub scope_calls: Mutex<Vec<(String, Vec<String>)>>,
 }
 
 #[derive(Clone)]
@@ -226,12 +247,20 @@ impl TestHost {
                 clients_down: AtomicBool::new(false),
                 principals_down: AtomicBool::new(false),
                 principal_lookups: AtomicUsize::new(0),
+                scope_mode: Mutex::new(ScopeMode::Default),
+                scope_calls: Mutex::new(Vec::new()),
             }),
         }
     }
 
     pub fn set_login(&self, l: Login) {
         *self.state.login.lock().unwrap() = l;
+    }
+    pub fn set_scope_mode(&self, m: ScopeMode) {
+        *self.state.scope_mode.lock().unwrap() = m;
+    }
+    pub fn scope_calls(&self) -> Vec<(String, Vec<String>)> {
+        self.state.scope_calls.lock().unwrap().clone()
     }
     pub fn set_consent(&self, c: Consent) {
         *self.state.consent.lock().unwrap() = c;
@@ -277,6 +306,35 @@ impl ClientRegistry for TestHost {
             Some(c) => ClientLookup::Found(c.clone()),
             None => ClientLookup::NotFound,
         })
+    }
+}
+
+impl ScopePolicy for TestHost {
+    fn authorize_scope(
+        &self,
+        client: &TestClient,
+        requested: &[&str],
+        supported: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, InvalidScope> {
+        self.state.scope_calls.lock().unwrap().push((
+            client.id.clone(),
+            requested.iter().map(|s| (*s).to_owned()).collect(),
+        ));
+        let mode = self.state.scope_mode.lock().unwrap().clone();
+        match mode {
+            ScopeMode::Default => default_authorize_scope(client, requested, supported),
+            ScopeMode::Only(keep) => Ok(requested
+                .iter()
+                .filter(|r| keep.iter().any(|k| k == *r))
+                .map(|s| (*s).to_owned())
+                .collect()),
+            ScopeMode::Add(extra) => Ok(requested
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(extra)
+                .collect()),
+            ScopeMode::Refuse => Err(InvalidScope),
+        }
     }
 }
 
@@ -346,6 +404,7 @@ impl PrincipalStore for LoginOnlyHost {
 }
 
 impl ResourcePolicy for LoginOnlyHost {}
+impl ScopePolicy for LoginOnlyHost {}
 
 // No dynamic registration in these hosts: the fail-closed default.
 impl attesto::server::ClientRegistration for LoginOnlyHost {}
@@ -461,7 +520,7 @@ pub async fn spawn_with_stores<H: attesto::server::Host + Clone, S: Stores + Clo
         ])
         .default_resource(API);
     let cfg = (opts.config)(builder).build().unwrap();
-    let keys: Arc<dyn Keystore> = Arc::new(StaticKeystore::generate(Algorithm::ES256).unwrap());
+    let keys: Arc<dyn Keystore> = Arc::new(keys::server_keystore());
     let clock = Arc::new(FixedClock::new(NOW));
     let events = Arc::new(Recorder::default());
     let sink: Arc<dyn EventSink> = opts.sink.unwrap_or_else(|| events.clone());
@@ -727,3 +786,6 @@ pub fn challenges(resp: &reqwest::Response) -> Vec<String> {
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
 }
+
+#[path = "../support/keys.rs"]
+pub mod keys;

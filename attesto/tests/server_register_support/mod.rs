@@ -14,7 +14,6 @@ use attesto::host::{
     ClientLookup, ClientRegistry, Event, LoginOutcome, OAuthClient, Principal, PrincipalStore,
     TokenEndpointAuthMethod,
 };
-use attesto::jose::{Algorithm, StaticKeystore};
 use attesto::secret::Secret;
 use attesto::server::{
     AuthorizationServer, AuthorizeContext, ClientRegistration, Interaction, NewClient,
@@ -106,6 +105,7 @@ impl Interaction for TestHost {
 }
 
 impl ResourcePolicy for TestHost {}
+impl attesto::host::ScopePolicy for TestHost {}
 
 impl ClientRegistration for TestHost {
     async fn register_client(&self, client: NewClient) -> Result<(), RegistrationError> {
@@ -149,6 +149,7 @@ impl Interaction for DefaultHost {
     }
 }
 impl ResourcePolicy for DefaultHost {}
+impl attesto::host::ScopePolicy for DefaultHost {}
 impl ClientRegistration for DefaultHost {}
 
 /// A running server.
@@ -180,7 +181,7 @@ pub fn config(registration: bool) -> ServerConfig {
 
 /// Serve `host` with `cfg` on a loopback port.
 pub async fn serve<H: attesto::server::Host>(host: H, cfg: ServerConfig) -> Running<H> {
-    let keys = Arc::new(StaticKeystore::generate(Algorithm::ES256).unwrap());
+    let keys = Arc::new(keys::server_keystore());
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let sink = Arc::clone(&events);
     let server = AuthorizationServer::builder(cfg, host, MemoryStores::new(), keys)
@@ -228,3 +229,6 @@ pub async fn post(
     let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
     (status, headers, json)
 }
+
+#[path = "../support/keys.rs"]
+pub mod keys;

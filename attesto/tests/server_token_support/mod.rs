@@ -18,15 +18,16 @@ use std::sync::{Arc, Mutex};
 use attesto::client_auth::{CLIENT_ASSERTION_TYPE_JWT_BEARER, SecretHasher};
 use attesto::clock::{FixedClock, UnixTime};
 use attesto::host::{
-    ClientKeys, ClientLookup, ClientRegistry, Event, EventName, LoginOutcome, OAuthClient,
-    Principal, PrincipalStore, TokenEndpointAuthMethod,
+    ClientKeys, ClientLookup, ClientRegistry, Event, EventName, InvalidScope, LoginOutcome,
+    OAuthClient, Principal, PrincipalStore, ScopePolicy, TokenEndpointAuthMethod,
+    default_authorize_scope,
 };
 use attesto::jose::{Algorithm, HeaderParams, SigningKey, StaticKeystore, sign_compact};
 use attesto::pkce::CodeVerifier;
 use attesto::secret::{OsRandom, Secret};
 use attesto::server::{
-    AuthorizationServer, AuthorizeContext, Interaction, ResourcePolicy, ServerConfig,
-    ServerConfigBuilder,
+    AuthorizationServer, AuthorizeContext, Interaction, IntrospectedToken, ResourcePolicy,
+    ServerConfig, ServerConfigBuilder,
 };
 use attesto::store::memory::MemoryStores;
 use attesto::store::{AuthorizationCodeRecord, AuthorizationCodeStore, Confirmation, TokenHash};
@@ -65,6 +66,7 @@ pub struct TestClient {
     pub requires_dpop: bool,
     pub requires_mtls: bool,
     pub allowed_scopes: Option<Vec<String>>,
+    pub id_token_alg: Option<Algorithm>,
 }
 
 pub fn hasher() -> SecretHasher {
@@ -93,6 +95,7 @@ impl TestClient {
             requires_dpop: false,
             requires_mtls: false,
             allowed_scopes: None,
+            id_token_alg: None,
         }
     }
 
@@ -151,6 +154,9 @@ impl OAuthClient for TestClient {
             .as_ref()
             .map(|g| g.iter().map(|s| Cow::Borrowed(s.as_str())).collect())
     }
+    fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
+        self.id_token_alg
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +182,18 @@ pub struct TestHost {
     pub allowed_resources: Mutex<Vec<(String, String)>>,
     pub down: AtomicBool,
     pub lookups: AtomicUsize,
+    /// When set, the scope policy grants only these of the requested scopes.
+    pub scope_only: Mutex<Option<Vec<String>>>,
+    /// When set, the scope policy adds these to every grant (an attempt to widen).
+    pub scope_extra: Mutex<Vec<String>>,
+    /// Callers the introspection policy refuses.
+    pub introspection_denied: Mutex<Vec<String>>,
+    /// The introspection policy panics.
+    pub introspection_panics: AtomicBool,
+    /// How often the introspection policy was consulted.
+    pub introspection_calls: AtomicUsize,
+    /// The tokens the introspection policy saw.
+    pub introspected: Mutex<Vec<IntrospectedToken>>,
 }
 
 impl TestHost {
@@ -241,6 +259,36 @@ impl ResourcePolicy for TestHost {
             .iter()
             .any(|(c, r)| c == client_id && r == resource)
     }
+
+    fn introspection_allowed(&self, caller_client_id: &str, token: &IntrospectedToken) -> bool {
+        self.introspection_calls.fetch_add(1, Ordering::SeqCst);
+        self.introspected.lock().unwrap().push(token.clone());
+        if self.introspection_panics.load(Ordering::SeqCst) {
+            panic!("introspection policy failure");
+        }
+        !self
+            .introspection_denied
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c == caller_client_id)
+    }
+}
+
+impl ScopePolicy for TestHost {
+    fn authorize_scope(
+        &self,
+        client: &TestClient,
+        requested: &[&str],
+        supported: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, InvalidScope> {
+        let mut granted = default_authorize_scope(client, requested, supported)?;
+        if let Some(only) = self.scope_only.lock().unwrap().as_ref() {
+            granted.retain(|g| only.contains(g));
+        }
+        granted.extend(self.scope_extra.lock().unwrap().iter().cloned());
+        Ok(granted)
+    }
 }
 
 // No dynamic registration here: the fail-closed default.
@@ -278,6 +326,15 @@ pub async fn start_with(
     host: TestHost,
     configure: impl FnOnce(ServerConfigBuilder) -> ServerConfigBuilder,
 ) -> TestServer {
+    start_with_keys(host, configure, keys::server_keystore()).await
+}
+
+/// [`start_with`] over another keystore.
+pub async fn start_with_keys(
+    host: TestHost,
+    configure: impl FnOnce(ServerConfigBuilder) -> ServerConfigBuilder,
+    keystore: StaticKeystore,
+) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
@@ -286,7 +343,7 @@ pub async fn start_with(
     let clock = Arc::new(FixedClock::new(NOW));
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let sink_events = Arc::clone(&events);
-    let keys = Arc::new(StaticKeystore::generate(Algorithm::ES256).unwrap());
+    let keys = Arc::new(keystore);
     let server = AuthorizationServer::builder(cfg, host, stores.clone(), keys.clone())
         .server_secret(Secret::new(SERVER_SECRET))
         .clock(clock.clone())
@@ -645,3 +702,6 @@ pub fn standard_clients() -> Vec<TestClient> {
         TestClient::confidential("other"),
     ]
 }
+
+#[path = "../support/keys.rs"]
+pub mod keys;

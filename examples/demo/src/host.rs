@@ -11,6 +11,7 @@ use attesto::host::{
     Authentication, ClientKeys, ClientLookup, ConsentOutcome, InteractionRequired, LoginOutcome,
     OAuthClient, Principal, TokenEndpointAuthMethod,
 };
+use attesto::jose::Algorithm;
 use attesto::secret::{RandomSource, Secret, ct_eq, sha256, sha256_b64url};
 use attesto::server::{AuthorizeContext, NewClient, RegistrationError};
 use axum::http::HeaderMap;
@@ -57,6 +58,9 @@ pub(crate) struct ClientRecord {
     dpop: bool,
     scopes: Vec<String>,
     client_name: Option<String>,
+    /// `id_token_signed_response_alg` (absent in records of older demos).
+    #[serde(default)]
+    id_token_alg: Option<Algorithm>,
 }
 
 impl DemoClient {
@@ -83,6 +87,7 @@ impl DemoClient {
             dpop: md.dpop_bound_access_tokens,
             scopes: md.scope.as_strs().map(str::to_owned).collect(),
             client_name: md.client_name.clone(),
+            id_token_alg: md.id_token_signed_response_alg,
         }))
     }
 
@@ -114,6 +119,10 @@ impl DemoClient {
 impl OAuthClient for DemoClient {
     fn client_id(&self) -> &str {
         &self.0.client_id
+    }
+
+    fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
+        self.0.id_token_alg
     }
 
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
@@ -398,6 +407,10 @@ pub struct DemoHost {
     scopes = ["openid", "profile", "email", "offline_access", "api.read", "api.write"],
     registration,
     default_resource = "/api/me",
+    // ID tokens: RS256 by default (OIDC Discovery §3); a client may
+    // register `id_token_signed_response_alg: ES256` instead.
+    id_token_signing_alg = RS256,
+    id_token_extra_algs = [ES256],
 )]
 impl DemoHost {
     async fn find_client(

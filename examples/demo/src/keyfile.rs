@@ -1,8 +1,11 @@
-//! The persisted signing key and server secret.
+//! The persisted signing keys and server secret.
 //!
-//! The key file holds one private JWK (ES256, generated on first start).
-//! The server secret (which keys client-secret hashes and DPoP nonces) sits
-//! next to it in `<key file stem>.secret`. Both are created with mode 0600.
+//! The key file holds one private JWK (ES256, generated on first start): it
+//! signs access tokens. The ID-token key (RS256, which OIDC Discovery §3
+//! requires every provider to offer) sits next to it in
+//! `<key file stem>.rs256.json`, generated on first start as well, and so
+//! does the server secret (which keys client-secret hashes and DPoP nonces)
+//! in `<key file stem>.secret`. All are created with mode 0600.
 //! Registered clients live in memory, so after a restart they are gone
 //! anyway; the secret is persisted so that a future persistent client store
 //! keeps working across restarts. Deleting either file is harmless: it is
@@ -82,15 +85,37 @@ fn warn_if_readable_by_others(_path: &Path) {}
 /// # Errors
 /// A [`KeyFileError`].
 pub fn load_or_generate_key(path: &Path) -> Result<(SigningKey, bool), KeyFileError> {
+    load_or_generate(path, Algorithm::ES256)
+}
+
+/// Where the ID-token key for key file `key_file` lives.
+#[must_use]
+pub fn id_token_key_path(key_file: &Path) -> PathBuf {
+    key_file.with_extension("rs256.json")
+}
+
+/// Load the RS256 ID-token key from `path`, generating and saving it on
+/// first start. Returns the key and whether it was generated.
+///
+/// # Errors
+/// A [`KeyFileError`]; [`KeyFileError::InvalidKey`] also when the file holds
+/// a key of another algorithm.
+pub fn load_or_generate_id_token_key(path: &Path) -> Result<(SigningKey, bool), KeyFileError> {
+    load_or_generate(path, Algorithm::RS256)
+}
+
+fn load_or_generate(path: &Path, alg: Algorithm) -> Result<(SigningKey, bool), KeyFileError> {
     match fs::read_to_string(path) {
         Ok(json) => {
             warn_if_readable_by_others(path);
             let key = SigningKey::from_jwk_json(json.trim())
-                .map_err(|_| KeyFileError::InvalidKey(path.to_owned()))?;
+                .ok()
+                .filter(|k| k.algorithm() == alg)
+                .ok_or_else(|| KeyFileError::InvalidKey(path.to_owned()))?;
             Ok((key, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::generate(Algorithm::ES256).map_err(|_| KeyFileError::Generate)?;
+            let key = SigningKey::generate(alg).map_err(|_| KeyFileError::Generate)?;
             let mut json = key.to_private_jwk_json().expose().to_owned();
             json.push('\n');
             write_private(path, &json)?;
@@ -158,6 +183,28 @@ mod tests {
         assert!(!generated);
         assert_eq!(first.kid(), second.kid());
         assert_eq!(first.algorithm(), Algorithm::ES256);
+
+        let id_file = id_token_key_path(&path);
+        assert_eq!(id_file, dir.join("key.rs256.json"));
+        let (rsa, generated) = load_or_generate_id_token_key(&id_file).unwrap();
+        assert!(generated);
+        assert_eq!(rsa.algorithm(), Algorithm::RS256);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                fs::metadata(&id_file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let (again, generated) = load_or_generate_id_token_key(&id_file).unwrap();
+        assert!(!generated);
+        assert_eq!(rsa.kid(), again.kid());
+        // The ES256 file is not an ID-token key.
+        assert!(matches!(
+            load_or_generate_id_token_key(&path),
+            Err(KeyFileError::InvalidKey(_))
+        ));
 
         let secret_file = secret_path(&path);
         assert_eq!(secret_file, dir.join("key.secret"));

@@ -15,9 +15,10 @@
 //! start), PostgreSQL with `--database-url postgres://…` (shared by every
 //! node of a cluster), or `memory:` (nothing persists). Browser sessions
 //! (login cookies) stay in each node's memory: a browser flow must stick to
-//! one node, the token-side flows may hop between nodes. The signing key and
-//! the server secret are persisted next to each other (see [`keyfile`]);
-//! every node of a cluster must use the same ones.
+//! one node, the token-side flows may hop between nodes. The signing keys
+//! (ES256 for access tokens, RS256 for ID tokens; the JWKS publishes both)
+//! and the server secret are persisted next to each other (see
+//! [`keyfile`]); every node of a cluster must use the same ones.
 //!
 //! The binary is a thin wrapper over [`run`]; tests build the same router
 //! with [`app`] (memory) or [`connect`] (any database URL) and serve it on a
@@ -132,8 +133,12 @@ pub struct DemoConfig {
     pub user: String,
     /// The demo user's password.
     pub password: Secret,
-    /// The token signing key.
+    /// The access-token signing key (ES256).
     pub signing_key: SigningKey,
+    /// The ID-token signing key (RS256). `None`: a fresh one is generated
+    /// when the demo is built (every node of a cluster must be given the
+    /// same key, or ID tokens from one node fail on another's JWKS).
+    pub id_token_key: Option<SigningKey>,
     /// The server secret (at least 32 bytes).
     pub server_secret: Secret,
     /// The table prefix in SQLite / PostgreSQL (default `attesto_`): lets
@@ -153,6 +158,7 @@ impl DemoConfig {
             user: "alice".into(),
             password: Secret::new("wonderland"),
             signing_key,
+            id_token_key: None,
             server_secret,
             table_prefix: None,
             acquire_timeout: None,
@@ -167,6 +173,13 @@ impl DemoConfig {
         let key = SigningKey::generate(Algorithm::ES256).map_err(|_| DemoError::Generate)?;
         let secret = OsRandom.token(32).map_err(|_| DemoError::Generate)?;
         Ok(Self::new(issuer, key, Secret::new(secret)))
+    }
+
+    /// Sign ID tokens with `key` (RS256; see [`keyfile::load_or_generate_id_token_key`]).
+    #[must_use]
+    pub fn with_id_token_key(mut self, key: SigningKey) -> Self {
+        self.id_token_key = Some(key);
+        self
     }
 
     /// Keep the database tables under `prefix`.
@@ -380,7 +393,16 @@ fn build<S: Stores>(
 ) -> Result<Router, DemoError> {
     let cfg = server_config(&config.issuer)?;
     let api_me = cfg.url(API_ME_PATH);
-    let keys = Arc::new(StaticKeystore::builder().key(config.signing_key).build()?);
+    let id_token_key = match config.id_token_key {
+        Some(k) => k,
+        None => SigningKey::generate(Algorithm::RS256).map_err(|_| DemoError::Generate)?,
+    };
+    let keys = Arc::new(
+        StaticKeystore::builder()
+            .key(config.signing_key)
+            .key(id_token_key)
+            .build()?,
+    );
     let shared = Arc::new(host::Shared::new(
         cfg.issuer.starts_with("https://"),
         cfg.paths.authorize.clone(),
@@ -447,6 +469,7 @@ pub struct Cli {
     )]
     pub database_url: String,
     /// The private signing key (a JWK), generated (ES256, mode 0600) on first start.
+    /// The RS256 ID-token key is kept next to it, as `<stem>.rs256.json`.
     /// The server secret is kept next to it, as `<stem>.secret`.
     #[arg(
         long,
@@ -539,8 +562,11 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
     // Fail on a bad issuer before touching the key file.
     server_config(&issuer)?;
     let (key, generated) = keyfile::load_or_generate_key(&cli.key_file)?;
+    let (id_token_key, _) =
+        keyfile::load_or_generate_id_token_key(&keyfile::id_token_key_path(&cli.key_file))?;
     let secret = keyfile::load_or_generate_secret(&keyfile::secret_path(&cli.key_file))?;
     let config = DemoConfig::new(issuer.clone(), key, secret)
+        .with_id_token_key(id_token_key)
         .with_user(cli.user.clone(), Secret::new(cli.password.clone()));
     let demo = connect(config, &cli.database_url).await?;
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;

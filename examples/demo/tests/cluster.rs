@@ -42,7 +42,13 @@ async fn cluster(url: &str) -> Cluster {
             &attesto_demo::keyfile::secret_path(&key_file),
         )
         .unwrap();
-        DemoConfig::new(issuer.clone(), key, secret).with_table_prefix(prefix.clone())
+        let (id_key, _) = attesto_demo::keyfile::load_or_generate_id_token_key(
+            &attesto_demo::keyfile::id_token_key_path(&key_file),
+        )
+        .unwrap();
+        DemoConfig::new(issuer.clone(), key, secret)
+            .with_id_token_key(id_key)
+            .with_table_prefix(prefix.clone())
     };
     let node_a = serve_node(config(), url, la).await;
     let node_b = serve_node(config(), url, lb).await;

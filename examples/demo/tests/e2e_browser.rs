@@ -67,7 +67,23 @@ async fn verify_id_token(demo: &Demo, client_id: &str, id_token: &str, nonce: &s
         .await
         .unwrap();
     let set = JwkSet::from_json(&jwks).unwrap();
-    let keys = TrustedKeys::from_jwk_set(&set, AlgorithmSet::new(&[Algorithm::ES256])).unwrap();
+    // The JWKS publishes the ES256 access-token key and the RS256 ID-token
+    // key; ID tokens are RS256 (OIDC Discovery §3).
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "ES256"])
+    );
+    let published: Vec<&str> = set
+        .keys
+        .iter()
+        .filter_map(|k| k.alg())
+        .map(|a| a.as_str())
+        .collect();
+    assert!(
+        published.contains(&"ES256") && published.contains(&"RS256"),
+        "{published:?}"
+    );
+    let keys = TrustedKeys::from_jwk_set(&set, AlgorithmSet::new(&[Algorithm::RS256])).unwrap();
     let verifier = IdTokenVerifier::builder(demo.issuer.clone(), client_id, keys)
         .build()
         .unwrap();
@@ -638,7 +654,12 @@ async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
             &attesto_demo::keyfile::secret_path(&key_file),
         )
         .unwrap();
-        let config = attesto_demo::DemoConfig::new(issuer.clone(), key, secret);
+        let (id_key, _) = attesto_demo::keyfile::load_or_generate_id_token_key(
+            &attesto_demo::keyfile::id_token_key_path(&key_file),
+        )
+        .unwrap();
+        let config =
+            attesto_demo::DemoConfig::new(issuer.clone(), key, secret).with_id_token_key(id_key);
         let url = url.clone();
         async move {
             let demo = attesto_demo::connect(config, &url).await.unwrap();

@@ -8,8 +8,10 @@
 use std::future::Future;
 use std::marker::PhantomData;
 
-use attesto::host::{Authentication, ConsentOutcome, LoginOutcome};
-use attesto::server::{NewClient, RegistrationError};
+use attesto::host::{
+    Authentication, ConsentOutcome, InvalidScope, LoginOutcome, default_authorize_scope,
+};
+use attesto::server::{IntrospectedToken, NewClient, RegistrationError};
 use ui_tests::*;
 
 /// The host, generic over its database handle.
@@ -63,6 +65,20 @@ impl<Db: Send + Sync + 'static> App<Db> {
 
     async fn register_client(&self, _client: NewClient) -> Result<(), RegistrationError> {
         Ok(())
+    }
+
+    fn authorize_scope(
+        &self,
+        client: &Client,
+        requested: &[&str],
+        supported: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, InvalidScope> {
+        default_authorize_scope(client, requested, supported)
+    }
+
+    #[attesto(introspection_allowed)]
+    fn may_introspect(&self, caller_client_id: &str, token: &IntrospectedToken) -> bool {
+        token.client_id.as_deref() == Some(caller_client_id)
     }
 }
 
