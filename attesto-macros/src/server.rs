@@ -1126,10 +1126,22 @@ fn trait_impls(item: &ItemImpl, methods: &[HostMethod], errors: &mut Errors) -> 
             }
         }
     });
+    let unregister = find(Callback::UnregisterClient).map(|m| {
+        let c = call(self_ty, m, &[quote!(client_id)]);
+        quote! {
+            fn unregister_client(
+                &self,
+                client_id: &str,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<(), ::attesto::server::RegistrationError>> + ::core::marker::Send {
+                async move { #c }
+            }
+        }
+    });
     out.extend(quote! {
         #[automatically_derived]
         impl #ig ::attesto::server::ClientRegistration for #self_ty #wc {
             #register
+            #unregister
         }
     });
     out

@@ -329,11 +329,13 @@ pub enum Callback {
     RenderDeviceVerification,
     /// Allow a caller to introspect a token (`ResourcePolicy::introspection_allowed`).
     IntrospectionAllowed,
+    /// Delete a registered client (`ClientRegistration::unregister_client`, RFC 7592).
+    UnregisterClient,
 }
 
 impl Callback {
     /// Every callback.
-    pub const ALL: [Callback; 13] = [
+    pub const ALL: [Callback; 14] = [
         Callback::FindClient,
         Callback::FindPrincipal,
         Callback::Login,
@@ -347,6 +349,7 @@ impl Callback {
         Callback::AuthenticateDeviceUser,
         Callback::RenderDeviceVerification,
         Callback::IntrospectionAllowed,
+        Callback::UnregisterClient,
     ];
 
     /// The method name.
@@ -366,6 +369,7 @@ impl Callback {
             Callback::AuthenticateDeviceUser => "authenticate_device_user",
             Callback::RenderDeviceVerification => "render_device_verification",
             Callback::IntrospectionAllowed => "introspection_allowed",
+            Callback::UnregisterClient => "unregister_client",
         }
     }
 

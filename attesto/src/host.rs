@@ -101,6 +101,14 @@ pub trait OAuthClient: Send + Sync {
         None
     }
 
+    /// The stored *hash* of the client's RFC 7592 registration access token
+    /// (what [`crate::server::NewClient::registration_access_token_hash`]
+    /// held at registration), or `None` (the default): then the client
+    /// cannot be deleted at its `registration_client_uri` (401, fail closed).
+    fn registration_access_token_hash(&self) -> Option<&str> {
+        None
+    }
+
     /// The client's public keys.
     fn keys(&self) -> ClientKeys<'_> {
         ClientKeys::None

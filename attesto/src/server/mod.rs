@@ -36,7 +36,8 @@ pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
 pub use introspect::{IntrospectedKind, IntrospectedToken};
 pub use register::{
     CLIENT_ID_BYTES, ClientMetadata, ClientRegistration, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URI_LEN,
-    MAX_REDIRECT_URIS, MetadataError, NewClient, RegistrationError, parse_client_metadata,
+    MAX_REDIRECT_URIS, MetadataError, NewClient, REGISTRATION_ACCESS_TOKEN_BYTES,
+    RegistrationError, parse_client_metadata,
 };
 pub use resource::{Authenticated, ResourceGuard};
 

@@ -13,10 +13,22 @@
 //! [`ClientRegistration::register_client`]; the plaintext secret leaves the
 //! process exactly once, in the 201 response.
 //!
-//! Not implemented: the client configuration endpoint
-//! ([RFC 7592](https://www.rfc-editor.org/rfc/rfc7592)) and therefore
-//! `registration_access_token` / `registration_client_uri`, software
-//! statements (ignored, as RFC 7591 §3.1.1 allows), and `jwks_uri` (refused).
+//! Every registration response carries a `registration_access_token` and a
+//! `registration_client_uri` ([RFC 7592 §3](https://www.rfc-editor.org/rfc/rfc7592#section-3));
+//! the token is stored only as its keyed hash
+//! ([`NewClient::registration_access_token_hash`]). `DELETE` at the
+//! `registration_client_uri` with that token as a Bearer token removes the
+//! client through [`ClientRegistration::unregister_client`]
+//! ([RFC 7592 §2.3](https://www.rfc-editor.org/rfc/rfc7592#section-2.3)): 204 on
+//! success; a missing, wrong or unverifiable token, an unknown client, or a
+//! host that does not implement deletion is 401 `invalid_token` with a
+//! `Bearer` challenge (fail closed). Deleting a client does not revoke the
+//! access tokens already issued to it (they expire), but its refresh tokens
+//! and client authentication stop working once `find_client` no longer finds it.
+//!
+//! Not implemented: RFC 7592 read (`GET`) and update (`PUT`) at the
+//! `registration_client_uri` (405), software statements (ignored, as
+//! RFC 7591 §3.1.1 allows), and `jwks_uri` (refused).
 
 use std::fmt;
 use std::future::Future;
@@ -24,11 +36,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, post};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -37,10 +49,11 @@ use super::{Host, Inner, ServerConfig};
 use crate::client_auth::{ClientAuthMethod, HashedSecret, generate_client_secret};
 use crate::clock::UnixTime;
 use crate::config::is_loopback_host;
-use crate::error::OAuthError;
-use crate::host::{Event, EventName};
+use crate::error::{Challenge, OAuthError};
+use crate::host::{ClientLookup, Event, EventName, OAuthClient as _};
 use crate::jose::JwkSet;
 use crate::scope::ScopeSet;
+use crate::secret::Secret;
 use crate::store::Stores;
 
 /// Most redirect URIs one client may register.
@@ -51,6 +64,8 @@ pub const MAX_REDIRECT_URI_LEN: usize = 2048;
 pub const MAX_CLIENT_NAME_LEN: usize = 256;
 /// Entropy of a generated `client_id`, in bytes (base64url-encoded: 32 characters).
 pub const CLIENT_ID_BYTES: usize = 24;
+/// Entropy of a generated registration access token, in bytes (RFC 7592 §3).
+pub const REGISTRATION_ACCESS_TOKEN_BYTES: usize = 32;
 
 /// Validated client metadata
 /// ([RFC 7591 §2](https://www.rfc-editor.org/rfc/rfc7591#section-2)): what a
@@ -121,6 +136,11 @@ pub struct NewClient {
     pub client_secret_hash: Option<HashedSecret>,
     /// `client_id_issued_at`, seconds since the epoch.
     pub client_id_issued_at: UnixTime,
+    /// The stored form of the RFC 7592 `registration_access_token` (keyed
+    /// hash, as for client secrets): return it from
+    /// [`OAuthClient::registration_access_token_hash`](crate::host::OAuthClient::registration_access_token_hash)
+    /// so the client can later be deleted at its `registration_client_uri`.
+    pub registration_access_token_hash: HashedSecret,
     /// The registered metadata.
     pub metadata: ClientMetadata,
 }
@@ -181,15 +201,123 @@ pub trait ClientRegistration: Send + Sync + 'static {
         let _ = client;
         std::future::ready(Err(RegistrationError::NotSupported))
     }
+
+    /// Remove the client `client_id` ([RFC 7592 §2.3](https://www.rfc-editor.org/rfc/rfc7592#section-2.3)),
+    /// called only after its registration access token verified. Afterwards
+    /// [`ClientRegistry::find_client`](crate::host::ClientRegistry::find_client)
+    /// must no longer find it. The default returns
+    /// [`RegistrationError::NotSupported`], answered 401 `invalid_token`
+    /// (fail closed: nothing is deleted).
+    fn unregister_client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<(), RegistrationError>> + Send {
+        let _ = client_id;
+        std::future::ready(Err(RegistrationError::NotSupported))
+    }
 }
 
 /// The routes of this endpoint: `POST {paths.register}` when registration is on.
 pub(crate) fn routes<H: Host, S: Stores>(cfg: &ServerConfig) -> Router<Arc<Inner<H, S>>> {
     if cfg.registration {
-        Router::new().route(&cfg.paths.register, post(register::<H, S>))
+        Router::new()
+            .route(&cfg.paths.register, post(register::<H, S>))
+            .route(
+                &format!("{}/{{client_id}}", cfg.paths.register),
+                delete(unregister::<H, S>).fallback(delete_only),
+            )
     } else {
         Router::new()
     }
+}
+
+/// The client configuration URI of `client_id` (RFC 7592 §3).
+fn registration_client_uri(cfg: &ServerConfig, client_id: &str) -> String {
+    cfg.url(&format!("{}/{client_id}", cfg.paths.register))
+}
+
+/// RFC 7592 read and update are not offered: 405 with `Allow: DELETE`.
+async fn delete_only() -> Response {
+    let mut resp = OAuthError::invalid_request("only DELETE is supported here")
+        .with_status(405)
+        .into_response();
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("DELETE"));
+    resp
+}
+
+/// The Bearer token of the request: exactly one `Authorization` header with
+/// the `Bearer` scheme (case-insensitive) and a non-empty token.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+/// The one refusal of the client configuration endpoint: 401
+/// `invalid_token` with a `Bearer` challenge (RFC 6750 §3.1).
+fn invalid_registration_token(presented: bool) -> Response {
+    let challenge = if presented {
+        Challenge::bearer()
+    } else {
+        Challenge::bearer().without_error()
+    };
+    OAuthError::invalid_token("the registration access token is missing or invalid")
+        .with_challenge(challenge)
+        .into_response()
+}
+
+/// `DELETE {paths.register}/{client_id}` (RFC 7592 §2.3).
+#[tracing::instrument(name = "unregister", target = "attesto::register", skip_all)]
+async fn unregister<H: Host, S: Stores>(
+    State(s): State<Arc<Inner<H, S>>>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = bearer_token(&headers) else {
+        return invalid_registration_token(false);
+    };
+    let client = match s.host.find_client(&client_id).await {
+        Ok(ClientLookup::Found(c)) => Some(c),
+        Ok(_) => None,
+        Err(e) => return super::unavailable(&e),
+    };
+    // The same keyed-hash work whether or not the client exists, and a
+    // constant-time comparison.
+    let verified = match client
+        .as_ref()
+        .and_then(|c| c.registration_access_token_hash())
+        .and_then(|h| HashedSecret::from_stored(h).ok())
+    {
+        Some(stored) => s.secrets.verify(token, &stored),
+        None => s.secrets.verify_dummy(token),
+    };
+    if !verified {
+        tracing::info!(target: "attesto::register", "client deletion refused: bad registration access token or unknown client");
+        return invalid_registration_token(true);
+    }
+    match s.host.unregister_client(&client_id).await {
+        Ok(()) => {}
+        Err(RegistrationError::NotSupported) => {
+            tracing::warn!(target: "attesto::register", "a client deletion was authorized but the host does not implement ClientRegistration::unregister_client");
+            return invalid_registration_token(true);
+        }
+        Err(RegistrationError::Rejected { description }) => {
+            return OAuthError::invalid_request(&description).into_response();
+        }
+        Err(RegistrationError::Unavailable(e)) => return super::unavailable(&*e),
+    }
+    tracing::info!(target: "attesto::register", client_id = %client_id, "client deleted");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
 }
 
 /// Why client metadata was refused
@@ -319,11 +447,20 @@ async fn register<H: Host, S: Stores>(
     } else {
         (None, None)
     };
+    let registration_token = match s.rng.token(REGISTRATION_ACCESS_TOKEN_BYTES) {
+        Ok(t) => Secret::new(t),
+        Err(e) => return super::unavailable(&e),
+    };
+    let registration_token_hash = match s.secrets.hash(registration_token.expose()) {
+        Ok(h) => h,
+        Err(e) => return super::unavailable(&e),
+    };
     let issued_at = s.clock.now();
     let new_client = NewClient {
         client_id: client_id.clone(),
         client_secret_hash: secret_hash,
         client_id_issued_at: issued_at,
+        registration_access_token_hash: registration_token_hash,
         metadata: metadata.clone(),
     };
     match s.host.register_client(new_client).await {
@@ -351,11 +488,13 @@ async fn register<H: Host, S: Stores>(
     );
     s.events.on_event(&event);
     tracing::info!(target: "attesto::register", client_id = %client_id, method = metadata.token_endpoint_auth_method.as_str(), "client registered");
+    let client_uri = registration_client_uri(&s.cfg, &client_id);
     let body = RegistrationResponse {
         client_id: &client_id,
         client_secret: secret.as_ref().map(|s| s.expose()),
         client_id_issued_at: issued_at,
         client_secret_expires_at: secret.as_ref().map(|_| 0),
+        registration: Some((registration_token.expose(), &client_uri)),
         metadata: &metadata,
     };
     match serde_json::to_string(&body) {
@@ -378,6 +517,8 @@ struct RegistrationResponse<'a> {
     client_secret: Option<&'a str>,
     client_id_issued_at: UnixTime,
     client_secret_expires_at: Option<i64>,
+    /// `registration_access_token` and `registration_client_uri` (RFC 7592 §3).
+    registration: Option<(&'a str, &'a str)>,
     metadata: &'a ClientMetadata,
 }
 
@@ -393,6 +534,10 @@ impl serde::Serialize for RegistrationResponse<'_> {
         map.serialize_entry("client_id_issued_at", &self.client_id_issued_at)?;
         if let Some(exp) = self.client_secret_expires_at {
             map.serialize_entry("client_secret_expires_at", &exp)?;
+        }
+        if let Some((token, uri)) = self.registration {
+            map.serialize_entry("registration_access_token", token)?;
+            map.serialize_entry("registration_client_uri", uri)?;
         }
         if !m.redirect_uris.is_empty() {
             map.serialize_entry("redirect_uris", &m.redirect_uris)?;
@@ -843,6 +988,7 @@ mod tests {
             client_secret: None,
             client_id_issued_at: 1,
             client_secret_expires_at: None,
+            registration: None,
             metadata: &md,
         })
         .unwrap();

@@ -51,6 +51,9 @@ impl OAuthClient for Client {
     fn client_secret_hash(&self) -> Option<&str> {
         self.0.client_secret_hash.as_ref().map(|h| h.as_str())
     }
+    fn registration_access_token_hash(&self) -> Option<&str> {
+        Some(self.0.registration_access_token_hash.as_str())
+    }
 }
 
 /// No principals.
@@ -67,6 +70,9 @@ pub struct TestHost {
     pub behaviour: Behaviour,
     pub registered: RwLock<HashMap<String, NewClient>>,
     pub calls: Mutex<usize>,
+    /// Whether `unregister_client` deletes (otherwise: the trait default's answer).
+    pub deletes: std::sync::atomic::AtomicBool,
+    pub unregister_calls: Mutex<Vec<String>>,
 }
 
 impl TestHost {
@@ -75,6 +81,8 @@ impl TestHost {
             behaviour,
             registered: RwLock::new(HashMap::new()),
             calls: Mutex::new(0),
+            deletes: std::sync::atomic::AtomicBool::new(true),
+            unregister_calls: Mutex::new(Vec::new()),
         }
     }
 }
@@ -123,6 +131,18 @@ impl ClientRegistration for TestHost {
             }),
             Behaviour::Fail => Err(RegistrationError::Unavailable("database down".into())),
         }
+    }
+
+    async fn unregister_client(&self, client_id: &str) -> Result<(), RegistrationError> {
+        self.unregister_calls
+            .lock()
+            .unwrap()
+            .push(client_id.to_owned());
+        if !self.deletes.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(RegistrationError::NotSupported);
+        }
+        self.registered.write().unwrap().remove(client_id);
+        Ok(())
     }
 }
 

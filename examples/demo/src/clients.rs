@@ -28,6 +28,7 @@ pub(crate) struct ClientSql {
     select: String,
     count: String,
     insert: String,
+    delete: String,
 }
 
 impl ClientSql {
@@ -42,6 +43,7 @@ impl ClientSql {
             insert: format!(
                 "INSERT INTO {table} (client_id, metadata, secret_hash) VALUES ($1, $2, $3)"
             ),
+            delete: format!("DELETE FROM {table} WHERE client_id = $1"),
         }
     }
 }
@@ -122,6 +124,31 @@ impl ClientBackend {
                     .await?,
             ),
         }
+    }
+
+    /// Remove the client `client_id` (RFC 7592 deletion); removing an
+    /// absent client is not an error.
+    pub(crate) async fn remove(&self, client_id: &str) -> Result<(), ClientDbError> {
+        match self {
+            ClientBackend::Memory(map) => {
+                map.write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(client_id);
+            }
+            ClientBackend::Sqlite(pool, sql) => {
+                sqlx::query(AssertSqlSafe(sql.delete.clone()))
+                    .bind(client_id)
+                    .execute(pool)
+                    .await?;
+            }
+            ClientBackend::Postgres(pool, sql) => {
+                sqlx::query(AssertSqlSafe(sql.delete.clone()))
+                    .bind(client_id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Store a newly registered client (at most [`MAX_CLIENTS`]).

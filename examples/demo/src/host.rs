@@ -61,6 +61,10 @@ pub(crate) struct ClientRecord {
     /// `id_token_signed_response_alg` (absent in records of older demos).
     #[serde(default)]
     id_token_alg: Option<Algorithm>,
+    /// The keyed hash of the RFC 7592 registration access token (absent in
+    /// records of older demos: such clients cannot be deleted).
+    #[serde(default)]
+    registration_token_hash: Option<String>,
 }
 
 impl DemoClient {
@@ -88,6 +92,9 @@ impl DemoClient {
             scopes: md.scope.as_strs().map(str::to_owned).collect(),
             client_name: md.client_name.clone(),
             id_token_alg: md.id_token_signed_response_alg,
+            registration_token_hash: Some(
+                client.registration_access_token_hash.as_str().to_owned(),
+            ),
         }))
     }
 
@@ -123,6 +130,10 @@ impl OAuthClient for DemoClient {
 
     fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
         self.0.id_token_alg
+    }
+
+    fn registration_access_token_hash(&self) -> Option<&str> {
+        self.0.registration_token_hash.as_deref()
     }
 
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
@@ -431,6 +442,14 @@ impl DemoHost {
             }),
             Err(e) => Err(RegistrationError::Unavailable(Box::new(e))),
         }
+    }
+
+    async fn unregister_client(&self, client_id: &str) -> Result<(), RegistrationError> {
+        self.shared
+            .clients
+            .remove(client_id)
+            .await
+            .map_err(|e| RegistrationError::Unavailable(Box::new(e)))
     }
 
     async fn find_principal(

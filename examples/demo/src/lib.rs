@@ -501,20 +501,20 @@ impl Cli {
 }
 
 #[allow(clippy::print_stdout)] // the start banner is the binary's user interface
-fn banner(cli: &Cli, issuer: &str, key_generated: bool, storage: &str) {
+fn banner(cli: &Cli, issuer: &str, generated: (bool, bool), storage: &str) {
     let cfg_key = cli.key_file.display();
-    let generated = if key_generated {
-        " (generated now)"
-    } else {
-        ""
-    };
+    let id_key_path = keyfile::id_token_key_path(&cli.key_file);
+    let id_key = id_key_path.display();
+    let now = |g: bool| if g { " (generated now)" } else { "" };
+    let (generated, id_generated) = (now(generated.0), now(generated.1));
     println!(
         "\nattesto demo: an OAuth 2.0 / OpenID Connect authorization server\n\n  \
 issuer:     {issuer}\n  \
 discovery:  {issuer}/.well-known/openid-configuration\n  \
 demo user:  {user} / {password}\n  \
 API:        {issuer}{API_ME_PATH}\n  \
-key file:   {cfg_key}{generated}\n  \
+key file:   {cfg_key}{generated} (ES256, access tokens)\n  \
+ID tokens:  {id_key}{id_generated} (RS256)\n  \
 storage:    {storage}{lost}\n\n\
 Register a client and get a token:\n\n  \
 curl -s -X POST {issuer}/oauth/register -H 'content-type: application/json' \\\n    \
@@ -562,7 +562,7 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
     // Fail on a bad issuer before touching the key file.
     server_config(&issuer)?;
     let (key, generated) = keyfile::load_or_generate_key(&cli.key_file)?;
-    let (id_token_key, _) =
+    let (id_token_key, id_generated) =
         keyfile::load_or_generate_id_token_key(&keyfile::id_token_key_path(&cli.key_file))?;
     let secret = keyfile::load_or_generate_secret(&keyfile::secret_path(&cli.key_file))?;
     let config = DemoConfig::new(issuer.clone(), key, secret)
@@ -570,7 +570,12 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
         .with_user(cli.user.clone(), Secret::new(cli.password.clone()));
     let demo = connect(config, &cli.database_url).await?;
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
-    banner(&cli, issuer.trim_end_matches('/'), generated, &demo.storage);
+    banner(
+        &cli,
+        issuer.trim_end_matches('/'),
+        (generated, id_generated),
+        &demo.storage,
+    );
     tracing::info!(target: "attesto_demo", addr = %cli.addr, issuer = %issuer, storage = %demo.storage, "listening");
     let served = axum::serve(listener, demo.router.clone())
         .with_graceful_shutdown(shutdown_signal())

@@ -682,6 +682,12 @@ async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
         .unwrap();
     let id = reg["client_id"].as_str().unwrap().to_owned();
     let sec = reg["client_secret"].as_str().unwrap().to_owned();
+    let reg_token = reg["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reg_uri = reg["registration_client_uri"].as_str().unwrap().to_owned();
+    assert_eq!(reg_uri, format!("{issuer}/oauth/register/{id}"));
     task.abort();
     let _ = task.await;
     demo.shutdown().await.unwrap();
@@ -698,10 +704,83 @@ async fn the_sqlite_database_keeps_registered_clients_across_restarts() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    // RFC 7592: the registration access token (kept as a hash in the
+    // database across the restart) deletes the client, and only it.
+    let resp = http
+        .delete(&reg_uri)
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = http
+        .delete(&reg_uri)
+        .bearer_auth(&reg_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = http
+        .post(format!("{issuer}/oauth/token"))
+        .basic_auth(&id, Some(&sec))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api.read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a deleted client cannot authenticate");
     task.abort();
     let _ = task.await;
     demo.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_client_that_registers_es256_id_tokens_gets_them() {
+    let demo = spawn().await;
+    let reg = demo
+        .register(json!({
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code"],
+            "scope": "openid",
+            "id_token_signed_response_alg": "ES256",
+        }))
+        .await;
+    assert_eq!(reg["id_token_signed_response_alg"], "ES256");
+    let (id, secret) = (
+        reg["client_id"].as_str().unwrap(),
+        reg["client_secret"].as_str().unwrap(),
+    );
+    let (code, verifier) = browser_code(&demo, id, "openid").await;
+    let (status, tokens) = demo
+        .token(
+            id,
+            secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let jws = attesto::jose::UnverifiedJws::parse(id_token, 16 * 1024).unwrap();
+    assert_eq!(jws.header().alg, Algorithm::ES256);
+    // An algorithm the demo does not offer is refused at registration.
+    let resp = demo
+        .http
+        .post(demo.url("/oauth/register"))
+        .json(&json!({
+            "redirect_uris": [REDIRECT_URI],
+            "id_token_signed_response_alg": "PS512",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client_metadata");
 }
 
 #[tokio::test]
