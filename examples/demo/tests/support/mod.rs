@@ -16,6 +16,7 @@ use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::Value;
 
 pub mod interop;
+pub mod pg_relay;
 
 /// The demo user.
 pub const USER: &str = "alice";
