@@ -15,8 +15,10 @@ use attesto_demo::DemoConfig;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::Value;
 
+pub mod flow;
 pub mod interop;
 pub mod pg_relay;
+pub mod sql_count;
 
 /// The demo user.
 pub const USER: &str = "alice";
