@@ -374,3 +374,77 @@ async fn a_connection_cut_inside_the_code_redemption_leaves_the_code_spent_with_
     assert_eq!(status, 200, "{body}");
     assert_eq!(node.count("refresh_tokens").await, 1);
 }
+
+// seed-catalog-3b Must-test (faults): the rotation's COMMIT reaches the
+// server (the rotation is stored) but its answer is lost with the
+// connection. The request is a 503; the client's retry with the same token,
+// inside the refresh grace window, is answered with the successor that was
+// committed (not a second one, and not reuse detection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_rotation_commit_reply_answers_503_and_the_retry_gets_the_committed_successor() {
+    let test =
+        "a_lost_rotation_commit_reply_answers_503_and_the_retry_gets_the_committed_successor";
+    let Some(url) = postgres_url(test) else {
+        return;
+    };
+    let node = FaultNode::start(&url).await;
+    let demo = &node.demo;
+    let (id, secret) = register_code_client(demo, SCOPE).await;
+    let (code, verifier) = browser_code(demo, &id, SCOPE).await;
+    let (status, body) = demo
+        .token(
+            &id,
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+
+    node.relay.cut_once_after("COMMIT");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+    ];
+    let answer = token_raw(demo, &id, &secret, &refresh).await;
+    assert_eq!(node.relay.cuts(), 1, "the cut must have fired: {answer:?}");
+    assert_unavailable_response(&answer);
+    // The server committed the rotation.
+    assert_eq!(
+        node.refresh_rows().await,
+        vec![(0, true, true), (1, false, false)]
+    );
+
+    // The retry gets that successor; no second one, the family lives.
+    let (status, body) = demo.token(&id, &secret, &refresh).await;
+    assert_eq!(
+        status, 200,
+        "the retry must get the committed successor: {body}"
+    );
+    let successor = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        node.refresh_rows().await,
+        vec![(0, true, true), (1, false, false)],
+        "exactly one successor"
+    );
+    let (status, body) = demo
+        .token(
+            &id,
+            &secret,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &successor),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "the successor is the live token: {body}");
+    assert_eq!(
+        node.refresh_rows().await,
+        vec![(0, true, true), (1, true, true), (2, false, false)]
+    );
+}

@@ -59,6 +59,7 @@ impl Step {
 
 /// A registered confidential client and a browser logged in on `demo`
 /// (it logged in and consented once; that first code is redeemed).
+#[derive(Clone)]
 pub struct FlowClient {
     pub id: String,
     pub secret: String,

@@ -28,6 +28,7 @@ pub const PASSWORD: &str = "wonderland";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 /// A running demo.
+#[derive(Clone)]
 pub struct Demo {
     /// The issuer, e.g. `http://127.0.0.1:41234`.
     pub issuer: String,

@@ -8,6 +8,9 @@
 //!   connection that is about to send a statement whose SQL starts with a
 //!   given text (e.g. `COMMIT`), without forwarding that message, then pass
 //!   traffic again,
+//! * lose a reply ([`PgRelay::cut_once_after`]): forward that statement, so
+//!   the server runs it, but drop the connection before its answer comes
+//!   back (an ambiguous `COMMIT`),
 //! * count round trips ([`PgRelay::round_trips`]): every simple `Query` and
 //!   every `Sync` (one per extended-protocol statement, and a pool's ping)
 //!   makes the client wait for the server once.
@@ -36,8 +39,9 @@ struct State {
     on: AtomicBool,
     /// Live connections.
     live: Mutex<Vec<tokio::task::AbortHandle>>,
-    /// The armed one-shot cut: the SQL prefix (upper case) that triggers it.
-    cut_at: Mutex<Option<String>>,
+    /// The armed one-shot cut: the SQL prefix (upper case) that triggers
+    /// it, and whether the statement is forwarded first.
+    cut_at: Mutex<Option<(String, bool)>>,
     /// How many one-shot cuts fired.
     cuts: AtomicU64,
     /// Simple `Query` messages seen.
@@ -146,7 +150,14 @@ impl PgRelay {
     /// whitespace) is dropped before that message reaches the server. The
     /// relay keeps accepting connections.
     pub fn cut_once_at(&self, sql_prefix: &str) {
-        *self.state.cut_at.lock().unwrap() = Some(sql_prefix.to_ascii_uppercase());
+        *self.state.cut_at.lock().unwrap() = Some((sql_prefix.to_ascii_uppercase(), false));
+    }
+
+    /// Arm a one-shot lost reply: like [`cut_once_at`](Self::cut_once_at),
+    /// but the statement is forwarded (the server executes it) after the
+    /// server → client direction has stopped, so its answer never arrives.
+    pub fn cut_once_after(&self, sql_prefix: &str) {
+        *self.state.cut_at.lock().unwrap() = Some((sql_prefix.to_ascii_uppercase(), true));
     }
 
     /// How many one-shot cuts have fired.
@@ -174,7 +185,7 @@ impl PgRelay {
 async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>) {
     let (mut client_rx, mut client_tx) = inbound.into_split();
     let (mut server_rx, mut server_tx) = out.into_split();
-    let down = tokio::spawn(async move {
+    let mut down = tokio::spawn(async move {
         let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
     });
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
@@ -218,7 +229,15 @@ async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>)
                 }
                 Some(b'Q') => {
                     state.queries.fetch_add(1, Ordering::SeqCst);
-                    if should_cut(&state, body) {
+                    if let Some(forward) = should_cut(&state, body) {
+                        if forward {
+                            // Stop the answers first (and wait until the
+                            // copy has really stopped), then send.
+                            down.abort();
+                            let _ = (&mut down).await;
+                            let _ = server_tx.write_all(&rest[..total]).await;
+                            let _ = server_tx.flush().await;
+                        }
                         break 'conn;
                     }
                 }
@@ -229,7 +248,8 @@ async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>)
                         .iter()
                         .position(|b| *b == 0)
                         .map_or(&body[..0], |i| &body[i + 1..]);
-                    if should_cut(&state, query) {
+                    if should_cut(&state, query).is_some() {
+                        // (A lost reply is only supported for simple queries.)
                         break 'conn;
                     }
                 }
@@ -251,18 +271,22 @@ async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>)
     drop(server_tx);
 }
 
-/// Whether the armed one-shot cut matches this SQL (and disarm it if so).
-fn should_cut(state: &State, sql: &[u8]) -> bool {
+/// Whether the armed one-shot cut matches this SQL (and disarm it if so):
+/// `Some(forward_first)`.
+fn should_cut(state: &State, sql: &[u8]) -> Option<bool> {
     let mut armed = state.cut_at.lock().unwrap();
-    let Some(prefix) = armed.as_deref() else {
-        return false;
-    };
+    let (prefix, forward) = armed.as_ref()?;
     let text = String::from_utf8_lossy(sql);
-    if text.trim_start().to_ascii_uppercase().starts_with(prefix) {
+    if text
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with(prefix.as_str())
+    {
+        let forward = *forward;
         *armed = None;
         state.cuts.fetch_add(1, Ordering::SeqCst);
-        true
+        Some(forward)
     } else {
-        false
+        None
     }
 }
