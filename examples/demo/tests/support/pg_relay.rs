@@ -185,8 +185,26 @@ impl PgRelay {
 async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>) {
     let (mut client_rx, mut client_tx) = inbound.into_split();
     let (mut server_rx, mut server_tx) = out.into_split();
-    let mut down = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+    // While `swallow` is set, the server's answers are not forwarded: the
+    // first one read wakes `replied` and ends the connection.
+    let swallow = Arc::new(AtomicBool::new(false));
+    let replied = Arc::new(tokio::sync::Notify::new());
+    let (swallow2, replied2) = (Arc::clone(&swallow), Arc::clone(&replied));
+    let down = tokio::spawn(async move {
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let n = match server_rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if swallow2.load(Ordering::SeqCst) {
+                replied2.notify_one();
+                break;
+            }
+            if client_tx.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
     });
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = vec![0u8; 8192];
@@ -231,12 +249,14 @@ async fn relay_connection(inbound: TcpStream, out: TcpStream, state: Arc<State>)
                     state.queries.fetch_add(1, Ordering::SeqCst);
                     if let Some(forward) = should_cut(&state, body) {
                         if forward {
-                            // Stop the answers first (and wait until the
-                            // copy has really stopped), then send.
-                            down.abort();
-                            let _ = (&mut down).await;
-                            let _ = server_tx.write_all(&rest[..total]).await;
-                            let _ = server_tx.flush().await;
+                            // Stop forwarding answers, send the statement,
+                            // and wait for the server's answer (sent once
+                            // the statement is done, e.g. committed) before
+                            // the client's connection drops.
+                            swallow.store(true, Ordering::SeqCst);
+                            if server_tx.write_all(&rest[..total]).await.is_ok() {
+                                replied.notified().await;
+                            }
                         }
                         break 'conn;
                     }
