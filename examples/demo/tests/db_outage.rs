@@ -1,6 +1,9 @@
 //! The demo behind a TCP relay to PostgreSQL that the test cuts and
 //! restores: an outage answers 503 `temporarily_unavailable`, writes
-//! nothing half-way, and the server recovers by itself. Runs only with
+//! nothing half-way, and the server recovers by itself. The relay also
+//! cuts a single connection inside a store transaction (at its `COMMIT`,
+//! before or after the server got it): still a 503, never a 500, and the
+//! stored state is all or nothing (`support::pg_relay`). Runs only with
 //! `ATTESTO_TEST_POSTGRES_URL` (prints `*** SKIPPED: ` otherwise; fails
 //! when `ATTESTO_REQUIRE_POSTGRES=1`).
 #![allow(
