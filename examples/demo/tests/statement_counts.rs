@@ -17,7 +17,7 @@ mod support;
 use attesto_demo::DemoConfig;
 use support::flow::{Step, flow_client, run_flow};
 use support::pg_relay::{PgRelay, WireCounts};
-use support::sql_count::{SqlCounter, shape};
+use support::sql_count::{SqlCounter, is_sweep, shape};
 use support::*;
 
 /// What one step sent: statement shapes, and wire counts when relayed.
@@ -47,6 +47,7 @@ async fn count_one_flow(url: &str, relay: Option<&PgRelay>) -> StepLog {
         let shapes = counter
             .take()
             .iter()
+            .filter(|sql| !is_sweep(sql))
             .map(|sql| shape(sql, prefix.as_str()))
             .collect();
         let now = relay.map(PgRelay::round_trips);

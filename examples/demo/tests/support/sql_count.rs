@@ -130,6 +130,14 @@ impl SqlCounter {
     }
 }
 
+/// Whether `sql` is one of the sweeper's batched deletes (`DELETE … IN
+/// (SELECT … LIMIT $2)`): the demo's sweeper runs once at start and then
+/// every minute, independently of any request.
+pub fn is_sweep(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    upper.trim_start().starts_with("DELETE") && upper.contains(" LIMIT ")
+}
+
 /// A statement reduced to its verb and the store table it names (the table
 /// name without `prefix`), e.g. `UPDATE authorization_codes`, `BEGIN`.
 pub fn shape(sql: &str, prefix: &str) -> String {
