@@ -151,6 +151,19 @@
 //! used: its migrations are fixed text, so they cannot carry a configurable
 //! prefix, and it would need sqlx's `macros` feature.)
 //!
+//! # Counting statements
+//!
+//! sqlx logs every statement it executes as a `DEBUG` event with target
+//! `sqlx::query` (field `summary`: its first words), except transaction
+//! control it sends itself: `BEGIN` on both backends and `COMMIT` on SQLite.
+//! The stores log exactly those as `DEBUG` events with target
+//! [`STATEMENT_LOG_TARGET`] and the same `summary` field, so a subscriber
+//! that enables both targets at `DEBUG` sees every statement of a successful
+//! store operation exactly once (a rollback after an error is not logged).
+//! On PostgreSQL, sqlx's pool additionally pings an idle connection before
+//! handing it out (`test_before_acquire`, one extra round trip per pool
+//! acquire); pings are not statements and are not logged.
+//!
 //! # Sweeping
 //!
 //! [`Sweeper`] deletes expired rows periodically, in bounded batches; it is
@@ -191,6 +204,15 @@ pub use sweeper::{
 pub use postgres::PgStores;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStores;
+
+/// The `tracing` target of the statements the stores send that sqlx does
+/// not log itself (transaction control; see [Counting statements](crate#counting-statements)).
+pub const STATEMENT_LOG_TARGET: &str = "attesto_sqlx::statement";
+
+/// Log `sql` like sqlx logs a statement (at `DEBUG`, field `summary`).
+pub(crate) fn log_unlogged_statement(sql: &'static str) {
+    tracing::debug!(target: STATEMENT_LOG_TARGET, summary = sql);
+}
 
 /// The `sqlx` version these stores are built on, re-exported so hosts can
 /// name pool and option types without a direct dependency.

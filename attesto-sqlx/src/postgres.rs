@@ -48,7 +48,15 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 
 async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    // sqlx sends `BEGIN` without logging it (it does log `COMMIT`): log it
+    // here, with the fields of sqlx's own statement events (see the crate docs).
+    crate::log_unlogged_statement("BEGIN");
     pool.begin().await
+}
+
+async fn commit_write(tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    // sqlx logs this `COMMIT` itself.
+    tx.commit().await
 }
 
 crate::stores::sql_stores! {
@@ -154,6 +162,6 @@ async fn migrate(pool: &PgPool, prefix: &TablePrefix) -> Result<Vec<i64>, SetupE
         .map_err(SetupError::Migrate)?;
         done.push(migration.version);
     }
-    tx.commit().await.map_err(SetupError::Migrate)?;
+    commit_write(tx).await.map_err(SetupError::Migrate)?;
     Ok(done)
 }

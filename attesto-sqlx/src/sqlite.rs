@@ -52,7 +52,15 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    // sqlx does not log transaction control on SQLite: log it here, with
+    // the fields of sqlx's own statement events (see the crate docs).
+    crate::log_unlogged_statement("BEGIN IMMEDIATE");
     pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+async fn commit_write(tx: Transaction<'static, Sqlite>) -> Result<(), sqlx::Error> {
+    crate::log_unlogged_statement("COMMIT");
+    tx.commit().await
 }
 
 crate::stores::sql_stores! {
@@ -204,7 +212,7 @@ async fn migrate(pool: &SqlitePool, prefix: &TablePrefix) -> Result<Vec<i64>, Se
         .map_err(SetupError::Migrate)?;
         done.push(migration.version);
     }
-    tx.commit().await.map_err(SetupError::Migrate)?;
+    commit_write(tx).await.map_err(SetupError::Migrate)?;
     Ok(done)
 }
 

@@ -7,7 +7,10 @@
 //! * `async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error>`
 //!   — a transaction that serialises with every other writer of the same
 //!   refresh family (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `BEGIN`, plus the
-//!   `family_lock` statement the stores run first).
+//!   `family_lock` statement the stores run first);
+//! * `async fn commit_write(tx: Transaction<'static, Db>) -> Result<(), sqlx::Error>`
+//!   — its commit. Both log what sqlx itself does not (see
+//!   [`STATEMENT_LOG_TARGET`](crate::STATEMENT_LOG_TARGET)).
 //!
 //! Every operation is one statement, or one short transaction where several
 //! rows change together (refresh issue and rotation). Nothing is ever decided
@@ -557,7 +560,7 @@ macro_rules! sql_stores {
                     .await
                     .map_err(store_error)?;
                 insert_token(&mut tx, self.sql(), &record).await?;
-                tx.commit().await.map_err(store_error)?;
+                commit_write(tx).await.map_err(store_error)?;
                 Ok(record)
             }
 
@@ -603,7 +606,7 @@ macro_rules! sql_stores {
                     grace_seconds,
                 )
                 .await?;
-                tx.commit().await.map_err(store_error)?;
+                commit_write(tx).await.map_err(store_error)?;
                 Ok(outcome)
             }
 

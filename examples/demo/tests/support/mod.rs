@@ -15,7 +15,10 @@ use attesto_demo::DemoConfig;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::Value;
 
+pub mod flow;
 pub mod interop;
+pub mod pg_relay;
+pub mod sql_count;
 
 /// The demo user.
 pub const USER: &str = "alice";
@@ -25,6 +28,7 @@ pub const PASSWORD: &str = "wonderland";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 /// A running demo.
+#[derive(Clone)]
 pub struct Demo {
     /// The issuer, e.g. `http://127.0.0.1:41234`.
     pub issuer: String,
