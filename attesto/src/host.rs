@@ -11,13 +11,14 @@
 //! simply write `async fn`.
 //!
 //! ```
+//! use std::borrow::Cow;
 //! use std::collections::HashMap;
 //! use attesto::host::{ClientLookup, ClientRegistry, OAuthClient, TokenEndpointAuthMethod};
 //!
 //! struct MyClient { id: String, redirect_uris: Vec<String> }
 //!
 //! impl OAuthClient for MyClient {
-//!     fn client_id(&self) -> &str { &self.id }
+//!     fn client_id(&self) -> Cow<'_, str> { Cow::Borrowed(&self.id) }
 //!     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ { self.redirect_uris.iter().map(String::as_str) }
 //!     fn token_endpoint_auth_method(&self) -> TokenEndpointAuthMethod { TokenEndpointAuthMethod::None }
 //! }
@@ -70,7 +71,11 @@ pub enum ClientKeys<'a> {
 /// no grant, no keys, no secret.
 pub trait OAuthClient: Send + Sync {
     /// The client identifier ([RFC 6749 §2.2](https://www.rfc-editor.org/rfc/rfc6749#section-2.2)).
-    fn client_id(&self) -> &str;
+    ///
+    /// A `Cow` so that a model whose id column is not text (a `Uuid`, an
+    /// integer) can hand out its string form (`Cow::Owned`); a text id is
+    /// borrowed (`Cow::Borrowed`).
+    fn client_id(&self) -> Cow<'_, str>;
 
     /// Registered redirect URIs, matched exactly
     /// ([RFC 6749 §3.1.2.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2.3)).
@@ -645,8 +650,8 @@ mod tests {
 
     struct C(Vec<String>, Option<Vec<&'static str>>);
     impl OAuthClient for C {
-        fn client_id(&self) -> &str {
-            "c"
+        fn client_id(&self) -> Cow<'_, str> {
+            Cow::Borrowed("c")
         }
         fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
             self.0.iter().map(String::as_str)
@@ -678,8 +683,8 @@ mod tests {
     fn client_without_redirect_uris_rejects_every_redirect() {
         struct Bare;
         impl OAuthClient for Bare {
-            fn client_id(&self) -> &str {
-                "bare"
+            fn client_id(&self) -> Cow<'_, str> {
+                Cow::Borrowed("bare")
             }
         }
         assert!(!Bare.has_redirect_uri("https://app.example/cb"));

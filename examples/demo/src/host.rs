@@ -114,8 +114,8 @@ impl DemoClient {
 }
 
 impl OAuthClient for DemoClient {
-    fn client_id(&self) -> &str {
-        &self.0.client_id
+    fn client_id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.0.client_id)
     }
 
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
