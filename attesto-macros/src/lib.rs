@@ -9,6 +9,7 @@
 //! through the hidden `::attesto::__private` module.
 
 mod client;
+mod derive_util;
 mod principal;
 mod server;
 

@@ -43,6 +43,7 @@ use std::future::Future;
 use serde_json::{Map, Value};
 
 use crate::secret::ct_eq;
+use crate::token::PrincipalKind;
 
 /// How a client authenticates at the token endpoint: the same type as
 /// [`crate::client_auth::ClientAuthMethod`], named as RFC 7591 names the
@@ -340,6 +341,20 @@ pub enum ConsentOutcome<R> {
 /// (see [`claims_for_scopes`]). `sub` in the returned map is ignored: `sub`
 /// comes only from attesto.
 pub trait Principal: Send + Sync {
+    /// The principal kind (name and `sub` prefix) this model declares, e.g.
+    /// with `#[derive(Principal)] #[attesto(kind = "user", sub_prefix = "usr_")]`.
+    /// When `Some`, the server builder uses it as the resource owners' kind
+    /// in place of [`ServerConfig::user_kind`](crate::server::ServerConfig::user_kind)
+    /// (so every `sub` the server mints carries this prefix); `None` (the
+    /// default) keeps the configured kind.
+    const KIND: Option<PrincipalKind> = None;
+
+    /// Custom claims and the scope that releases each, as `(scope, claim)`
+    /// pairs, e.g. `("roles", "roles")`. The server passes them to
+    /// [`claims_for_scopes`] for userinfo and the ID token, so a claim outside
+    /// the OIDC standard table is released only when its scope was granted.
+    const CUSTOM_CLAIMS: &'static [(&'static str, &'static str)] = &[];
+
     /// The principal's local identifier, before the kind's `sub` prefix.
     fn subject_id(&self) -> Cow<'_, str>;
 
@@ -429,6 +444,17 @@ pub fn claims_for_scopes(
         }
     }
     out
+}
+
+/// The claims of `principal` that `scopes` release: [`claims_for_scopes`]
+/// over [`Principal::claims`] with the principal's
+/// [`Principal::CUSTOM_CLAIMS`]. What userinfo and the ID token carry.
+#[must_use]
+pub fn released_claims<P: Principal + ?Sized>(
+    principal: &P,
+    scopes: &[&str],
+) -> Map<String, Value> {
+    claims_for_scopes(&principal.claims(), scopes, P::CUSTOM_CLAIMS)
 }
 
 /// Claims that only attesto sets; host values for them are ignored.
