@@ -9,7 +9,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::derive_util::{
-    Access, Errors, access, attesto_items, call, impl_header, named_fields, unknown,
+    Access, Errors, access, attesto_items, call, did_you_mean, impl_header, named_fields, unknown,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -153,14 +153,18 @@ fn collect(input: &syn::DeriveInput, errors: &mut Errors) -> HashMap<Target, Map
     let key_names: Vec<&str> = KEYS.iter().map(|(n, _)| *n).collect();
     let all_names: Vec<&str> = key_names.iter().chain(OPTIONS).copied().collect();
     let mut first_field: HashMap<Target, String> = HashMap::new();
+    // A `client_id` mapping that was written but rejected: its own error
+    // says what is wrong, so "missing client_id" would only repeat it.
+    let mut id_attempted = false;
     for field in fields {
         let Some(ident) = &field.ident else { continue };
-        for (attr_span, items) in attesto_items(&field.attrs, errors) {
+        for (_, items) in attesto_items(&field.attrs, errors) {
             let mut target: Option<(Target, Span)> = None;
             let mut opts = Vec::new();
             for item in &items {
                 if let Some((_, t)) = KEYS.iter().find(|(n, _)| *n == item.name) {
                     if let Some((prev, _)) = target {
+                        id_attempted |= *t == T::ClientId;
                         errors.at(
                             item.name_span,
                             format!(
@@ -179,13 +183,22 @@ fn collect(input: &syn::DeriveInput, errors: &mut Errors) -> HashMap<Target, Map
                         ),
                     ) {
                         target = Some((*t, item.name_span));
+                    } else if *t == T::ClientId {
+                        id_attempted = true;
                     }
                 } else if OPTIONS.contains(&item.name.as_str()) {
                     opts.push(item);
                 } else {
+                    if did_you_mean(&item.name, &key_names) == Some("client_id") {
+                        id_attempted = true;
+                    }
                     errors.at(
                         item.name_span,
-                        unknown("client mapping", &item.name, &all_names),
+                        unknown(
+                            "client mapping (RFC 7591 §2 client metadata names, or their short forms)",
+                            &item.name,
+                            &all_names,
+                        ),
                     );
                 }
             }
@@ -270,7 +283,6 @@ fn collect(input: &syn::DeriveInput, errors: &mut Errors) -> HashMap<Target, Map
                     }
                 };
             }
-            let _ = attr_span;
             if let Some(prev) = first_field.get(&t) {
                 errors.at(
                     key_span,
@@ -293,7 +305,7 @@ fn collect(input: &syn::DeriveInput, errors: &mut Errors) -> HashMap<Target, Map
             );
         }
     }
-    if !out.contains_key(&T::ClientId) {
+    if !out.contains_key(&T::ClientId) && !id_attempted {
         errors.at(
             input.ident.span(),
             "`#[derive(OAuthClient)]` needs the client identifier: mark its field `#[attesto(client_id)]`\nhelp: every client has a `client_id` (RFC 6749 §2.2, RFC 7591 §3.2.1)",

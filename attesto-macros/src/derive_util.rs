@@ -53,12 +53,19 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The closest of `known` to `word`, when it is close enough to be a typo.
 pub(crate) fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
+    let close = known
         .iter()
         .map(|k| (distance(word, k), *k))
         .filter(|(d, k)| *d <= (k.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+        .map(|(_, k)| k);
+    // A shortened or lengthened name (`prefix` for `sub_prefix`).
+    close.or_else(|| {
+        known
+            .iter()
+            .find(|k| word.len() >= 3 && (k.contains(word) || word.contains(**k)))
+            .copied()
+    })
 }
 
 /// "unknown …" with a hint and the list of accepted names.

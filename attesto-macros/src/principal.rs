@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::derive_util::{Errors, attesto_items, impl_header, named_fields, unknown};
+use crate::derive_util::{Errors, attesto_items, did_you_mean, impl_header, named_fields, unknown};
 
 /// The OIDC standard claims and the scope that releases each
 /// ([OIDC Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims));
@@ -108,6 +108,8 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
     let mut subject: Option<(syn::Field, Option<syn::Path>)> = None;
     let mut claims: Vec<Claim> = Vec::new();
     let mut custom: Vec<(String, String)> = Vec::new();
+    // A `subject` mapping that was written but rejected already has its error.
+    let mut subject_attempted = false;
     let fields = match named_fields(&input, "Principal") {
         Ok(f) => Some(f),
         Err(e) => {
@@ -128,6 +130,8 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
                     "subject" => {
                         if item.expect_bare(&mut errors, "write `#[attesto(subject)]`") {
                             is_subject = Some(item.name_span);
+                        } else {
+                            subject_attempted = true;
                         }
                     }
                     "claim" => match &item.value {
@@ -163,10 +167,15 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
                         }
                     }
                     "with" => with = item.expect_path(&mut errors),
-                    other => errors.at(
-                        item.name_span,
-                        unknown("principal mapping", other, FIELD_KEYS),
-                    ),
+                    other => {
+                        if did_you_mean(other, FIELD_KEYS) == Some("subject") {
+                            subject_attempted = true;
+                        }
+                        errors.at(
+                            item.name_span,
+                            unknown("principal mapping", other, FIELD_KEYS),
+                        );
+                    }
                 }
             }
             if let Some(s) = skip {
@@ -176,6 +185,7 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
                 continue;
             }
             if let (Some(s), Some(_)) = (is_subject, &claim) {
+                subject_attempted = true;
                 errors.at(s, "a field is either the `subject` or a `claim`\nhelp: `sub` comes from the subject field and the kind's prefix; it is never a host claim (OIDC Core §5.1)");
                 continue;
             }
@@ -254,7 +264,7 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
             });
         }
     }
-    if subject.is_none() && fields.is_some() {
+    if subject.is_none() && fields.is_some() && !subject_attempted {
         errors.at(
             input.ident.span(),
             "`#[derive(Principal)]` needs the principal's identifier: mark its field `#[attesto(subject)]`\nhelp: `sub` is the kind's prefix followed by this identifier (OIDC Core §2)",
