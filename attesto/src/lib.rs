@@ -46,10 +46,10 @@ pub mod token;
 pub mod __private;
 
 #[cfg(feature = "macros")]
-pub use attesto_macros::authorization_server;
-#[cfg(feature = "macros")]
 #[doc = include_str!("docs/derive_oauth_client.md")]
 pub use attesto_macros::OAuthClient;
 #[cfg(feature = "macros")]
 #[doc = include_str!("docs/derive_principal.md")]
 pub use attesto_macros::Principal;
+#[cfg(feature = "macros")]
+pub use attesto_macros::authorization_server;
