@@ -340,3 +340,72 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{RESERVED, STANDARD};
+
+    #[test]
+    fn standard_claim_table_is_the_runtime_table() {
+        let mut runtime: Vec<(&str, &str)> = attesto::host::STANDARD_SCOPE_CLAIMS
+            .iter()
+            .flat_map(|(scope, claims)| claims.iter().map(move |c| (*c, *scope)))
+            .collect();
+        let mut ours = STANDARD.to_vec();
+        runtime.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, runtime);
+    }
+
+    #[test]
+    fn reserved_claims_are_the_runtime_reserved_claims() {
+        for c in RESERVED {
+            assert!(attesto::host::is_reserved_claim(c), "{c}");
+        }
+        for (c, _) in STANDARD {
+            assert!(!attesto::host::is_reserved_claim(c), "{c}");
+        }
+        // The runtime list has no name the macro misses: probe every
+        // registered JWT / OIDC / OAuth claim name attesto could reserve.
+        for c in [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "nonce",
+            "azp",
+            "at_hash",
+            "c_hash",
+            "s_hash",
+            "auth_time",
+            "cnf",
+            "client_id",
+            "scope",
+            "sid",
+            "acr",
+            "amr",
+            "act",
+            "may_act",
+            "events",
+            "txn",
+            "typ",
+            "token_type",
+            "username",
+            "roles",
+            "groups",
+            "entitlements",
+            "htm",
+            "htu",
+            "ath",
+        ] {
+            assert_eq!(
+                attesto::host::is_reserved_claim(c),
+                RESERVED.contains(&c),
+                "{c}"
+            );
+        }
+    }
+}

@@ -524,3 +524,62 @@ fn principal_without_kind_keeps_the_configured_kind() {
         "Berlin"
     );
 }
+
+#[test]
+fn remaining_field_types_map_too() {
+    use std::sync::Arc;
+    #[derive(attesto::OAuthClient)]
+    struct C {
+        #[attesto(client_id)]
+        id: Arc<str>,
+        #[attesto(redirect_uris)]
+        uris: [&'static str; 2],
+        #[attesto(post_logout_redirect_uris)]
+        logout: Option<Json<Vec<String>>>,
+        #[attesto(auth_method)]
+        method: TokenEndpointAuthMethod,
+        #[attesto(requires_dpop)]
+        dpop: Option<bool>,
+        #[attesto(response_types, separator = " ")]
+        response_types: Option<Box<str>>,
+        #[attesto(jwks)]
+        jwks: Json<Value>,
+    }
+    let c = C {
+        id: Arc::from("arc"),
+        uris: ["https://a.example/1", "https://a.example/2"],
+        logout: Some(Json(vec!["https://a.example/bye".into()])),
+        method: TokenEndpointAuthMethod::PrivateKeyJwt,
+        dpop: Some(true),
+        response_types: Some("code id_token".into()),
+        jwks: Json(json!({"keys": []})),
+    };
+    assert!(matches!(c.client_id(), Cow::Borrowed("arc")));
+    assert_eq!(
+        strs(c.redirect_uris()),
+        ["https://a.example/1", "https://a.example/2"]
+    );
+    assert_eq!(
+        strs(c.post_logout_redirect_uris()),
+        ["https://a.example/bye"]
+    );
+    assert_eq!(
+        c.token_endpoint_auth_method(),
+        TokenEndpointAuthMethod::PrivateKeyJwt
+    );
+    assert!(c.requires_dpop());
+    assert_eq!(
+        c.response_types(),
+        vec![Cow::Borrowed("code"), Cow::Borrowed("id_token")]
+    );
+    assert!(matches!(c.keys(), ClientKeys::Inline(_)));
+    let none = C {
+        logout: None,
+        response_types: None,
+        dpop: None,
+        ..c
+    };
+    assert_eq!(strs(none.post_logout_redirect_uris()), Vec::<&str>::new());
+    assert!(none.response_types().is_empty(), "NULL is no response type");
+    assert!(!none.requires_dpop());
+}

@@ -3,7 +3,7 @@
 //! The application already has `clients` and `users` tables and reads them
 //! with Diesel's `Queryable` / `Selectable` ([`models`]). It adds `#[derive(attesto::OAuthClient)]`
 //! and `#[derive(attesto::Principal)]` to those structs, a small hand-written
-//! `Host` ([`host`](crate::host)) and attesto-sqlx's SQLite stores for
+//! `Host` (`src/host.rs`) and attesto-sqlx's SQLite stores for
 //! attesto's own state, and gets an OAuth 2.0 / OpenID Connect server.
 //!
 //! `cargo run -p diesel-model` serves it on <http://127.0.0.1:8082>.

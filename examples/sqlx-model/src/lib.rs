@@ -3,7 +3,7 @@
 //! The application already has `clients` and `users` tables and reads them
 //! with `sqlx::FromRow` ([`models`]). It adds `#[derive(attesto::OAuthClient)]`
 //! and `#[derive(attesto::Principal)]` to those structs, a small hand-written
-//! `Host` ([`host`](crate::host)), attesto-sqlx's SQLite stores in the same
+//! `Host` (`src/host.rs`), attesto-sqlx's SQLite stores in the same
 //! database file, and gets an OAuth 2.0 / OpenID Connect server.
 //!
 //! `cargo run -p sqlx-model` serves it on <http://127.0.0.1:8081>.
