@@ -1,7 +1,411 @@
-//! `#[derive(...)]` for the principal contract (in progress).
+//! `#[derive(Principal)]`: the subject field, claim fields and the
+//! principal kind of a host's user model. See the documentation on the
+//! re-export `attesto::Principal` for the grammar.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::derive_util::{Errors, attesto_items, did_you_mean, impl_header, named_fields, unknown};
+
+/// The OIDC standard claims and the scope that releases each
+/// ([OIDC Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims));
+/// the same table as `attesto::host::STANDARD_SCOPE_CLAIMS`.
+const STANDARD: &[(&str, &str)] = &[
+    ("name", "profile"),
+    ("family_name", "profile"),
+    ("given_name", "profile"),
+    ("middle_name", "profile"),
+    ("nickname", "profile"),
+    ("preferred_username", "profile"),
+    ("profile", "profile"),
+    ("picture", "profile"),
+    ("website", "profile"),
+    ("gender", "profile"),
+    ("birthdate", "profile"),
+    ("zoneinfo", "profile"),
+    ("locale", "profile"),
+    ("updated_at", "profile"),
+    ("email", "email"),
+    ("email_verified", "email"),
+    ("address", "address"),
+    ("phone_number", "phone"),
+    ("phone_number_verified", "phone"),
+];
+
+/// Claims only attesto sets (`attesto::host::is_reserved_claim`).
+const RESERVED: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "auth_time",
+    "cnf",
+    "client_id",
+    "scope",
+    "sid",
+];
+
+const FIELD_KEYS: &[&str] = &["subject", "claim", "scope", "skip", "with"];
+const CONTAINER_KEYS: &[&str] = &["kind", "sub_prefix"];
+
+struct Claim {
+    name: String,
+    field: syn::Field,
+}
 
 pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
-    syn::Error::new_spanned(&input.ident, "this derive is being written").into_compile_error()
+    let mut errors = Errors::default();
+    let header = impl_header(&input, quote!(::attesto::__private::derive::Principal));
+    let d = quote!(::attesto::__private::derive);
+    let std = quote!(::attesto::__private::std);
+
+    // ---- container: kind / sub_prefix
+    let mut kind: Option<syn::LitStr> = None;
+    let mut prefix: Option<syn::LitStr> = None;
+    for (_, items) in attesto_items(&input.attrs, &mut errors) {
+        for item in items {
+            let slot = match item.name.as_str() {
+                "kind" => &mut kind,
+                "sub_prefix" => &mut prefix,
+                other => {
+                    errors.at(
+                        item.name_span,
+                        unknown("principal argument", other, CONTAINER_KEYS),
+                    );
+                    continue;
+                }
+            };
+            let Some(s) = item.expect_str(
+                &mut errors,
+                "the principal kind and its `sub` prefix: `#[attesto(kind = \"user\", sub_prefix = \"usr_\")]`",
+            ) else {
+                continue;
+            };
+            if slot.is_some() {
+                errors.at(item.name_span, format!("`{}` is given twice", item.name));
+                continue;
+            }
+            if s.value().is_empty() {
+                errors.at(
+                    s.span(),
+                    format!("`{}` must not be empty\nhelp: subjects of different kinds must be told apart by their prefix", item.name),
+                );
+                continue;
+            }
+            *slot = Some(s);
+        }
+    }
+
+    // ---- fields
+    let mut subject: Option<(syn::Field, Option<syn::Path>)> = None;
+    let mut claims: Vec<Claim> = Vec::new();
+    let mut custom: Vec<(String, String)> = Vec::new();
+    // A `subject` mapping that was written but rejected already has its error.
+    let mut subject_attempted = false;
+    let fields = match named_fields(&input, "Principal") {
+        Ok(f) => Some(f),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    for field in fields.into_iter().flatten() {
+        let Some(ident) = &field.ident else { continue };
+        for (_, items) in attesto_items(&field.attrs, &mut errors) {
+            let mut is_subject: Option<Span> = None;
+            let mut claim: Option<(String, Span)> = None;
+            let mut scope: Option<syn::LitStr> = None;
+            let mut skip: Option<Span> = None;
+            let mut with: Option<syn::Path> = None;
+            for item in &items {
+                match item.name.as_str() {
+                    "subject" => {
+                        if item.expect_bare(&mut errors, "write `#[attesto(subject)]`") {
+                            is_subject = Some(item.name_span);
+                        } else {
+                            subject_attempted = true;
+                        }
+                    }
+                    "claim" => match &item.value {
+                        None => {
+                            if item.expect_bare(
+                                &mut errors,
+                                "`#[attesto(claim)]` or `#[attesto(claim = \"email\")]`",
+                            ) {
+                                claim = Some((
+                                    ident.to_string().trim_start_matches("r#").to_owned(),
+                                    ident.span(),
+                                ));
+                            }
+                        }
+                        Some(_) => {
+                            if let Some(s) = item.expect_str(
+                                &mut errors,
+                                "`#[attesto(claim = \"email\")]` names the claim",
+                            ) {
+                                claim = Some((s.value(), s.span()));
+                            }
+                        }
+                    },
+                    "scope" => {
+                        scope = item.expect_str(
+                            &mut errors,
+                            "the scope that releases the claim: `#[attesto(claim = \"roles\", scope = \"roles\")]`",
+                        );
+                    }
+                    "skip" => {
+                        if item.expect_bare(&mut errors, "write `#[attesto(skip)]`") {
+                            skip = Some(item.name_span);
+                        }
+                    }
+                    "with" => with = item.expect_path(&mut errors),
+                    other => {
+                        if did_you_mean(other, FIELD_KEYS) == Some("subject") {
+                            subject_attempted = true;
+                        }
+                        errors.at(
+                            item.name_span,
+                            unknown("principal mapping", other, FIELD_KEYS),
+                        );
+                    }
+                }
+            }
+            if let Some(s) = skip {
+                if is_subject.is_some() || claim.is_some() || scope.is_some() {
+                    errors.at(s, "`skip` cannot be combined with a mapping\nhelp: unmapped fields are not claims anyway; remove `skip` or the mapping");
+                }
+                continue;
+            }
+            if let (Some(s), Some(_)) = (is_subject, &claim) {
+                subject_attempted = true;
+                errors.at(s, "a field is either the `subject` or a `claim`\nhelp: `sub` comes from the subject field and the kind's prefix; it is never a host claim (OIDC Core §5.1)");
+                continue;
+            }
+            if let Some(sp) = is_subject {
+                if let Some(sc) = &scope {
+                    errors.at(
+                        sc.span(),
+                        "`scope` applies to a `claim`, not to the `subject`",
+                    );
+                }
+                if subject.is_some() {
+                    errors.at(
+                        sp,
+                        "`subject` is already mapped\nhelp: a principal has one local identifier",
+                    );
+                } else {
+                    subject = Some((field.clone(), with));
+                }
+                continue;
+            }
+            if let Some(w) = &with {
+                errors.at(
+                    w.span(),
+                    "`with` applies to the `subject`; a claim is any `serde::Serialize` value",
+                );
+            }
+            let Some((name, span)) = claim else {
+                if let Some(sc) = &scope {
+                    errors.at(
+                        sc.span(),
+                        "`scope` needs a claim: `#[attesto(claim = \"roles\", scope = \"roles\")]`",
+                    );
+                }
+                continue;
+            };
+            if RESERVED.contains(&name.as_str()) {
+                errors.at(
+                    span,
+                    format!("`{name}` is a registered claim only attesto sets; a host cannot map it\nhelp: attesto sets `{name}` itself (RFC 7519 §4.1, OIDC Core §2); rename the claim"),
+                );
+                continue;
+            }
+            if claims.iter().any(|c| c.name == name) {
+                errors.at(
+                    span,
+                    format!(
+                        "claim `{name}` is already mapped\nhelp: each claim is read from one field"
+                    ),
+                );
+                continue;
+            }
+            let standard = STANDARD.iter().any(|(c, _)| *c == name);
+            match &scope {
+                Some(sc) => {
+                    if sc.value().is_empty() || sc.value().contains(' ') {
+                        errors.at(
+                            sc.span(),
+                            "a scope is one non-empty token without spaces (RFC 6749 §3.3)",
+                        );
+                        continue;
+                    }
+                    custom.push((sc.value(), name.clone()));
+                }
+                None if !standard => {
+                    errors.at(
+                        span,
+                        format!("`{name}` is not an OIDC standard claim, so no standard scope releases it\nhelp: name the scope that releases it: `#[attesto(claim = \"{name}\", scope = \"…\")]` (OIDC Core §5.1, §5.4)"),
+                    );
+                    continue;
+                }
+                None => {}
+            }
+            claims.push(Claim {
+                name,
+                field: field.clone(),
+            });
+        }
+    }
+    if subject.is_none() && fields.is_some() && !subject_attempted {
+        errors.at(
+            input.ident.span(),
+            "`#[derive(Principal)]` needs the principal's identifier: mark its field `#[attesto(subject)]`\nhelp: `sub` is the kind's prefix followed by this identifier (OIDC Core §2)",
+        );
+    }
+
+    if !errors.is_empty() {
+        let errs = errors.into_compile_errors();
+        return quote! {
+            #errs
+            #[automatically_derived]
+            #header {
+                fn subject_id(&self) -> #std::borrow::Cow<'_, str> {
+                    #std::borrow::Cow::Borrowed("")
+                }
+            }
+        };
+    }
+
+    let subject_body = match &subject {
+        Some((f, Some(path))) => {
+            let id = &f.ident;
+            quote_spanned!(path.span()=> #path(&self.#id))
+        }
+        Some((f, None)) => {
+            let (id, ty) = (&f.ident, &f.ty);
+            quote_spanned!(ty.span()=> <#ty as #d::IdField>::attesto_id(&self.#id))
+        }
+        None => quote!(#std::borrow::Cow::Borrowed("")),
+    };
+    let kind_const = if kind.is_some() || prefix.is_some() {
+        let k = kind.map_or_else(|| quote!("user"), |k| quote!(#k));
+        let p = prefix.map_or_else(|| quote!("usr_"), |p| quote!(#p));
+        quote! {
+            const KIND: #std::option::Option<#d::PrincipalKind> =
+                #std::option::Option::Some(#d::PrincipalKind::new(#k, #p, &[]));
+        }
+    } else {
+        TokenStream::new()
+    };
+    let custom_const = if custom.is_empty() {
+        TokenStream::new()
+    } else {
+        let pairs = custom.iter().map(|(s, c)| quote!((#s, #c)));
+        quote! {
+            const CUSTOM_CLAIMS: &'static [(&'static str, &'static str)] = &[#(#pairs),*];
+        }
+    };
+    let inserts = claims.iter().map(|c| {
+        let id = &c.field.ident;
+        let ty = &c.field.ty;
+        let name = &c.name;
+        quote_spanned!(ty.span()=> #d::claim::<#ty>(&mut claims, #name, &self.#id);)
+    });
+    let claims_fn = if claims.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            fn claims(&self) -> #d::Map<#std::string::String, #d::Value> {
+                let mut claims = #d::Map::new();
+                #(#inserts)*
+                claims
+            }
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        #header {
+            #kind_const
+            #custom_const
+            fn subject_id(&self) -> #std::borrow::Cow<'_, str> { #subject_body }
+            #claims_fn
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RESERVED, STANDARD};
+
+    #[test]
+    fn standard_claim_table_is_the_runtime_table() {
+        let mut runtime: Vec<(&str, &str)> = attesto::host::STANDARD_SCOPE_CLAIMS
+            .iter()
+            .flat_map(|(scope, claims)| claims.iter().map(move |c| (*c, *scope)))
+            .collect();
+        let mut ours = STANDARD.to_vec();
+        runtime.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, runtime);
+    }
+
+    #[test]
+    fn reserved_claims_are_the_runtime_reserved_claims() {
+        for c in RESERVED {
+            assert!(attesto::host::is_reserved_claim(c), "{c}");
+        }
+        for (c, _) in STANDARD {
+            assert!(!attesto::host::is_reserved_claim(c), "{c}");
+        }
+        // The runtime list has no name the macro misses: probe every
+        // registered JWT / OIDC / OAuth claim name attesto could reserve.
+        for c in [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "nonce",
+            "azp",
+            "at_hash",
+            "c_hash",
+            "s_hash",
+            "auth_time",
+            "cnf",
+            "client_id",
+            "scope",
+            "sid",
+            "acr",
+            "amr",
+            "act",
+            "may_act",
+            "events",
+            "txn",
+            "typ",
+            "token_type",
+            "username",
+            "roles",
+            "groups",
+            "entitlements",
+            "htm",
+            "htu",
+            "ath",
+        ] {
+            assert_eq!(
+                attesto::host::is_reserved_claim(c),
+                RESERVED.contains(&c),
+                "{c}"
+            );
+        }
+    }
 }

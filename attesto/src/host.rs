@@ -11,13 +11,14 @@
 //! simply write `async fn`.
 //!
 //! ```
+//! use std::borrow::Cow;
 //! use std::collections::HashMap;
 //! use attesto::host::{ClientLookup, ClientRegistry, OAuthClient, TokenEndpointAuthMethod};
 //!
 //! struct MyClient { id: String, redirect_uris: Vec<String> }
 //!
 //! impl OAuthClient for MyClient {
-//!     fn client_id(&self) -> &str { &self.id }
+//!     fn client_id(&self) -> Cow<'_, str> { Cow::Borrowed(&self.id) }
 //!     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ { self.redirect_uris.iter().map(String::as_str) }
 //!     fn token_endpoint_auth_method(&self) -> TokenEndpointAuthMethod { TokenEndpointAuthMethod::None }
 //! }
@@ -42,6 +43,7 @@ use std::future::Future;
 use serde_json::{Map, Value};
 
 use crate::secret::ct_eq;
+use crate::token::PrincipalKind;
 
 /// How a client authenticates at the token endpoint: the same type as
 /// [`crate::client_auth::ClientAuthMethod`], named as RFC 7591 names the
@@ -70,7 +72,11 @@ pub enum ClientKeys<'a> {
 /// no grant, no keys, no secret.
 pub trait OAuthClient: Send + Sync {
     /// The client identifier ([RFC 6749 §2.2](https://www.rfc-editor.org/rfc/rfc6749#section-2.2)).
-    fn client_id(&self) -> &str;
+    ///
+    /// A `Cow` so that a model whose id column is not text (a `Uuid`, an
+    /// integer) can hand out its string form (`Cow::Owned`); a text id is
+    /// borrowed (`Cow::Borrowed`).
+    fn client_id(&self) -> Cow<'_, str>;
 
     /// Registered redirect URIs, matched exactly
     /// ([RFC 6749 §3.1.2.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2.3)).
@@ -351,6 +357,20 @@ pub enum ConsentOutcome<R> {
 /// (see [`claims_for_scopes`]). `sub` in the returned map is ignored: `sub`
 /// comes only from attesto.
 pub trait Principal: Send + Sync {
+    /// The principal kind (name and `sub` prefix) this model declares, e.g.
+    /// with `#[derive(Principal)] #[attesto(kind = "user", sub_prefix = "usr_")]`.
+    /// When `Some`, the server builder uses it as the resource owners' kind
+    /// in place of [`ServerConfig::user_kind`](crate::server::ServerConfig::user_kind)
+    /// (so every `sub` the server mints carries this prefix); `None` (the
+    /// default) keeps the configured kind.
+    const KIND: Option<PrincipalKind> = None;
+
+    /// Custom claims and the scope that releases each, as `(scope, claim)`
+    /// pairs, e.g. `("roles", "roles")`. The server passes them to
+    /// [`claims_for_scopes`] for userinfo and the ID token, so a claim outside
+    /// the OIDC standard table is released only when its scope was granted.
+    const CUSTOM_CLAIMS: &'static [(&'static str, &'static str)] = &[];
+
     /// The principal's local identifier, before the kind's `sub` prefix.
     fn subject_id(&self) -> Cow<'_, str>;
 
@@ -442,6 +462,17 @@ pub fn claims_for_scopes(
     out
 }
 
+/// The claims of `principal` that `scopes` release: [`claims_for_scopes`]
+/// over [`Principal::claims`] with the principal's
+/// [`Principal::CUSTOM_CLAIMS`]. What userinfo and the ID token carry.
+#[must_use]
+pub fn released_claims<P: Principal + ?Sized>(
+    principal: &P,
+    scopes: &[&str],
+) -> Map<String, Value> {
+    claims_for_scopes(&principal.claims(), scopes, P::CUSTOM_CLAIMS)
+}
+
 /// Claims that only attesto sets; host values for them are ignored.
 #[must_use]
 pub fn is_reserved_claim(name: &str) -> bool {
@@ -495,7 +526,7 @@ pub fn is_reserved_claim(name: &str) -> bool {
 /// # use attesto::host::ClientLookup;
 /// # struct Host;
 /// # struct Client;
-/// # impl OAuthClient for Client { fn client_id(&self) -> &str { "c" } }
+/// # impl OAuthClient for Client { fn client_id(&self) -> std::borrow::Cow<'_, str> { "c".into() } }
 /// # impl ClientRegistry for Host {
 /// #     type Client = Client;
 /// #     type Error = std::convert::Infallible;
@@ -725,8 +756,8 @@ mod tests {
 
     struct C(Vec<String>, Option<Vec<&'static str>>);
     impl OAuthClient for C {
-        fn client_id(&self) -> &str {
-            "c"
+        fn client_id(&self) -> Cow<'_, str> {
+            Cow::Borrowed("c")
         }
         fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
             self.0.iter().map(String::as_str)
@@ -758,8 +789,8 @@ mod tests {
     fn client_without_redirect_uris_rejects_every_redirect() {
         struct Bare;
         impl OAuthClient for Bare {
-            fn client_id(&self) -> &str {
-                "bare"
+            fn client_id(&self) -> Cow<'_, str> {
+                Cow::Borrowed("bare")
             }
         }
         assert!(!Bare.has_redirect_uri("https://app.example/cb"));
@@ -794,8 +825,8 @@ mod tests {
     fn default_scope_policy_honours_the_clients_allowed_scopes_with_wildcards() {
         struct Limited;
         impl OAuthClient for Limited {
-            fn client_id(&self) -> &str {
-                "limited"
+            fn client_id(&self) -> Cow<'_, str> {
+                Cow::Borrowed("limited")
             }
             fn allowed_scopes(&self) -> Option<Vec<Cow<'_, str>>> {
                 Some(vec![Cow::Borrowed("openid"), Cow::Borrowed("docs.*")])

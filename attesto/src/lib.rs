@@ -46,8 +46,11 @@ pub mod token;
 pub mod __private;
 
 #[cfg(feature = "macros")]
-pub use attesto_macros::{OAuthClient, Principal};
-
+#[doc = include_str!("docs/derive_oauth_client.md")]
+pub use attesto_macros::OAuthClient;
+#[cfg(feature = "macros")]
+#[doc = include_str!("docs/derive_principal.md")]
+pub use attesto_macros::Principal;
 #[cfg(all(feature = "macros", feature = "axum"))]
 #[doc = include_str!("docs/authorization_server.md")]
 pub use attesto_macros::authorization_server;

@@ -23,8 +23,8 @@ pub struct Client {
 }
 
 impl OAuthClient for Client {
-    fn client_id(&self) -> &str {
-        &self.id
+    fn client_id(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.id)
     }
 }
 

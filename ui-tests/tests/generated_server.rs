@@ -28,8 +28,8 @@ struct Machine {
 }
 
 impl OAuthClient for Machine {
-    fn client_id(&self) -> &str {
-        &self.id
+    fn client_id(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.id)
     }
     fn token_endpoint_auth_method(&self) -> ClientAuthMethod {
         ClientAuthMethod::ClientSecretBasic

@@ -223,6 +223,7 @@ async fn authorize<H: Host, S: Stores>(
         Err(e) => return super::unavailable(&e),
     };
     let client_id = client.client_id();
+    let client_id: &str = &client_id;
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return error_page(s, Some(client_id), "the redirect_uri parameter is missing");
     };
@@ -488,7 +489,7 @@ fn validate<H: Host, S: Stores>(
                 "a resource must be an absolute URI without a fragment",
             ));
         }
-        if *r != s.cfg.default_resource && !s.host.resource_allowed(client.client_id(), r) {
+        if *r != s.cfg.default_resource && !s.host.resource_allowed(&client.client_id(), r) {
             return Err(OAuthError::invalid_target(
                 "the resource is not allowed for this client",
             ));

@@ -259,7 +259,7 @@ fn stored_secret<C: OAuthClient>(client: &C) -> Option<StoredSecret> {
         Err(_) => {
             tracing::warn!(
                 target: "attesto::client_auth",
-                client_id = client.client_id(),
+                client_id = &*client.client_id(),
                 "client secret hash is not an attesto hash; the client cannot authenticate with a secret"
             );
             None
@@ -275,7 +275,7 @@ fn client_jwks<C: OAuthClient>(client: &C) -> Option<JwkSet> {
         ClientKeys::Uri(_) => {
             tracing::warn!(
                 target: "attesto::client_auth",
-                client_id = client.client_id(),
+                client_id = &*client.client_id(),
                 "jwks_uri clients are not supported yet; private_key_jwt fails for this client"
             );
             return None;
@@ -287,7 +287,7 @@ fn client_jwks<C: OAuthClient>(client: &C) -> Option<JwkSet> {
         Err(e) => {
             tracing::warn!(
                 target: "attesto::client_auth",
-                client_id = client.client_id(),
+                client_id = &*client.client_id(),
                 error = %e,
                 "the client's JWK Set is unusable"
             );
@@ -378,7 +378,8 @@ pub(crate) async fn authenticate<H: Host, S: Stores>(
             } else {
                 None
             };
-            let mut registered = RegisteredClient::new(c.client_id(), &methods);
+            let id = c.client_id();
+            let mut registered = RegisteredClient::new(&id, &methods);
             if let Some(s) = &secret {
                 registered = registered.with_secret(s);
             }

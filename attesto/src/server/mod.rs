@@ -45,7 +45,7 @@ use crate::client_auth::{AssertionVerifier, ClientAuthenticator, SecretHasher};
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{DpopVerifier, NonceIssuer};
 use crate::error::OAuthError;
-use crate::host::{ClientRegistry, EventSink, NoopSink, PrincipalStore, ScopePolicy};
+use crate::host::{ClientRegistry, EventSink, NoopSink, Principal, PrincipalStore, ScopePolicy};
 use crate::jose::Keystore;
 use crate::secret::{OsRandom, RandomSource, Secret};
 use crate::store::Stores;
@@ -330,7 +330,12 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
     ///
     /// # Errors
     /// A [`BuildError`] when a component rejects the configuration.
-    pub fn build(self) -> Result<AuthorizationServer<H, S>, BuildError> {
+    pub fn build(mut self) -> Result<AuthorizationServer<H, S>, BuildError> {
+        // A principal model that declares its kind (`#[derive(Principal)]`
+        // `#[attesto(kind = …, sub_prefix = …)]`) sets the resource owners' kind.
+        if let Some(kind) = <<H as PrincipalStore>::Principal as Principal>::KIND {
+            self.cfg.user_kind = kind;
+        }
         let cfg = &self.cfg;
         let secret = match self.secret {
             Some(s) => s,

@@ -73,8 +73,8 @@ use crate::dpop::VerifiedProof;
 use crate::error::{DPOP_NONCE, ErrorCode, OAuthError};
 use crate::form::Params;
 use crate::host::{
-    ClientRegistry, Event, EventName, OAuthClient, Principal, PrincipalStore, SenderConstraint,
-    claims_for_scopes,
+    ClientRegistry, Event, EventName, OAuthClient, PrincipalStore, SenderConstraint,
+    released_claims,
 };
 use crate::jose::Keystore;
 use crate::pkce::{CodeChallenge, Pkce, verify_redemption};
@@ -818,7 +818,7 @@ fn mint_id_token<H: Host, S: Stores>(
         .subject(&record.subject)
         .map_err(|e| mint_failure("ID token", &e))?;
     let scopes: Vec<&str> = record.scope.iter().map(String::as_str).collect();
-    let claims = claims_for_scopes(&principal.claims(), &scopes, &[]);
+    let claims = released_claims(principal, &scopes);
     let mut req = IdTokenRequest::for_subject(&subject, ctx.client_id())
         .amr(record.amr.iter().map(String::as_str))
         .access_token(at.access_token.expose())

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::resource::ResourceError;
 use super::{GrantType, Host, Inner, ServerConfig};
-use crate::host::{Principal, claims_for_scopes};
+use crate::host::released_claims;
 use crate::scope::{Scope, ScopeSet};
 use crate::store::Stores;
 
@@ -60,7 +60,7 @@ async fn userinfo<H: Host, S: Stores>(State(s): State<Arc<Inner<H, S>>>, req: Re
         Err(e) => return e.into_response(),
     };
     let scopes: Vec<&str> = auth.claims().scopes().collect();
-    let released = claims_for_scopes(&principal.claims(), &scopes, &[]);
+    let released = released_claims(&principal, &scopes);
     let mut body = Map::with_capacity(released.len() + 1);
     body.insert("sub".into(), Value::String(auth.sub().to_owned()));
     body.extend(released);

@@ -74,8 +74,8 @@ impl TestClient {
 }
 
 impl OAuthClient for TestClient {
-    fn client_id(&self) -> &str {
-        &self.id
+    fn client_id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.id)
     }
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
         self.redirect_uris.iter().map(String::as_str)

@@ -39,8 +39,8 @@ pub enum Behaviour {
 pub struct Client(pub NewClient);
 
 impl OAuthClient for Client {
-    fn client_id(&self) -> &str {
-        &self.0.client_id
+    fn client_id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.0.client_id)
     }
     fn redirect_uris(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.metadata.redirect_uris.iter().map(String::as_str)

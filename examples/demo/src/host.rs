@@ -124,8 +124,8 @@ impl DemoClient {
 }
 
 impl OAuthClient for DemoClient {
-    fn client_id(&self) -> &str {
-        &self.0.client_id
+    fn client_id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.0.client_id)
     }
 
     fn id_token_signed_response_alg(&self) -> Option<Algorithm> {

@@ -1,0 +1,6 @@
+#[derive(attesto::OAuthClient)]
+enum Client {
+    Web { id: String },
+}
+
+fn main() {}

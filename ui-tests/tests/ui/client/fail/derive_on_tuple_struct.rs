@@ -1,0 +1,4 @@
+#[derive(attesto::OAuthClient)]
+struct Client(#[attesto(client_id)] String);
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(attesto::OAuthClient)]
+union Client {
+    id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(attesto::OAuthClient)]
+struct Client {
+    #[attesto(client_id = "id")]
+    id: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(attesto::OAuthClient)]
+struct Client {
+    #[attesto(client_id, separator = " ")]
+    id: String,
+}
+
+fn main() {}

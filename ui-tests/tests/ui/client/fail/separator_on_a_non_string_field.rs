@@ -1,0 +1,9 @@
+#[derive(attesto::OAuthClient)]
+struct Client {
+    #[attesto(client_id)]
+    id: String,
+    #[attesto(redirect_uris, separator = " ")]
+    redirect_uris: Vec<String>,
+}
+
+fn main() {}

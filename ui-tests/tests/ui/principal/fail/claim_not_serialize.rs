@@ -1,0 +1,13 @@
+struct Address {
+    street: String,
+}
+
+#[derive(attesto::Principal)]
+struct User {
+    #[attesto(subject)]
+    id: String,
+    #[attesto(claim)]
+    address: Address,
+}
+
+fn main() {}

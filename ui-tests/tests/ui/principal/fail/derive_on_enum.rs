@@ -1,0 +1,6 @@
+#[derive(attesto::Principal)]
+enum User {
+    Admin { id: String },
+}
+
+fn main() {}

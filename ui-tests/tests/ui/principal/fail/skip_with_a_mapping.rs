@@ -1,0 +1,9 @@
+#[derive(attesto::Principal)]
+struct User {
+    #[attesto(subject)]
+    id: String,
+    #[attesto(skip, claim)]
+    email: String,
+}
+
+fn main() {}

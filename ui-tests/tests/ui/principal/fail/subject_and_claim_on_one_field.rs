@@ -1,0 +1,7 @@
+#[derive(attesto::Principal)]
+struct User {
+    #[attesto(subject, claim)]
+    id: String,
+}
+
+fn main() {}

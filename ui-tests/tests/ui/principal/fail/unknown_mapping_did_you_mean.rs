@@ -1,0 +1,7 @@
+#[derive(attesto::Principal)]
+struct User {
+    #[attesto(subjet)]
+    id: String,
+}
+
+fn main() {}

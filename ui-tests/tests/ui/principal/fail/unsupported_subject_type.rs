@@ -1,0 +1,7 @@
+#[derive(attesto::Principal)]
+struct User {
+    #[attesto(subject)]
+    id: Option<String>,
+}
+
+fn main() {}
