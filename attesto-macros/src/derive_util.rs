@@ -3,7 +3,7 @@
 //! parsing of one `#[attesto(...)]` attribute into its items.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Lit, Meta, Token};
@@ -333,7 +333,5 @@ impl Item {
 pub(crate) fn impl_header(input: &syn::DeriveInput, trait_path: TokenStream) -> TokenStream {
     let ident = &input.ident;
     let (ig, tg, wc) = input.generics.split_for_impl();
-    let mut header = quote!(impl #ig #trait_path for #ident #tg #wc);
-    header.extend(TokenStream::new());
-    header.into_token_stream()
+    quote!(impl #ig #trait_path for #ident #tg #wc)
 }
