@@ -503,8 +503,11 @@ fn plan_of(cfg: &ServerConfig) -> Plan<&'static str> {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
         plan.ttls.push(At::new((ttl, secs), ttl.name()));
     }
-    plan.id_token_algorithms = std::iter::once(cfg.id_token_signing_alg)
-        .chain(cfg.id_token_extra_algs.iter().copied())
+    // the builder documents that extra algs repeating the default are
+    // merged, so the rules see the deduplicated list
+    plan.id_token_algorithms = cfg
+        .id_token_algs()
+        .into_iter()
         .map(|a| At::new(a.as_str().to_owned(), "id_token_algs"))
         .collect();
     plan.default_scopes = cfg

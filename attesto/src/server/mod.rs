@@ -5,6 +5,79 @@
 //! protocol core: parse the HTTP request into typed input, call the core,
 //! render the typed outcome. Errors become HTTP in exactly one place
 //! (`impl IntoResponse for OAuthError`).
+//!
+//! # A host without the macro
+//!
+//! `#[authorization_server]` is sugar: a host can implement every [`Host`]
+//! part by hand and build the [`ServerConfig`] itself. This is the same
+//! server as the macro's example, written out:
+//!
+//! ```
+//! use std::borrow::Cow;
+//! use std::sync::Arc;
+//! use attesto::host::{
+//!     Authentication, ClientLookup, ClientRegistry, LoginOutcome, OAuthClient, Principal,
+//!     PrincipalStore, ScopePolicy,
+//! };
+//! use attesto::jose::{Algorithm, SigningKey, StaticKeystore};
+//! use attesto::server::{
+//!     AuthorizationServer, AuthorizeContext, ClientRegistration, Interaction, ResourcePolicy,
+//!     ServerConfig,
+//! };
+//! use axum::response::Response;
+//!
+//! struct Client(String);
+//! impl OAuthClient for Client {
+//!     fn client_id(&self) -> Cow<'_, str> { Cow::Borrowed(&self.0) }
+//! }
+//! struct User(String);
+//! impl Principal for User {
+//!     fn subject_id(&self) -> Cow<'_, str> { Cow::Borrowed(&self.0) }
+//! }
+//!
+//! struct App;
+//! impl ClientRegistry for App {
+//!     type Client = Client;
+//!     type Error = std::convert::Infallible;
+//!     async fn find_client(&self, id: &str) -> Result<ClientLookup<Client>, Self::Error> {
+//!         Ok(ClientLookup::Found(Client(id.to_owned())))
+//!     }
+//! }
+//! impl PrincipalStore for App {
+//!     type Principal = User;
+//!     type Error = std::convert::Infallible;
+//!     async fn find_principal(&self, id: &str) -> Result<Option<User>, Self::Error> {
+//!         Ok(Some(User(id.to_owned())))
+//!     }
+//! }
+//! impl Interaction for App {
+//!     async fn login(&self, _ctx: &AuthorizeContext<'_>) -> LoginOutcome<Response> {
+//!         LoginOutcome::Authenticated(Authentication::new("alice"))
+//!     }
+//! }
+//! // the trait defaults: catalog-and-client scope decision, only the default
+//! // resource, no registration
+//! impl ScopePolicy for App {}
+//! impl ResourcePolicy for App {}
+//! impl ClientRegistration for App {}
+//!
+//! let cfg = ServerConfig::builder("https://id.example")
+//!     .scopes(["openid", "profile"])
+//!     .build()
+//!     .unwrap();
+//! let keys = Arc::new(
+//!     StaticKeystore::builder()
+//!         .key(SigningKey::generate(Algorithm::ES256).unwrap())
+//!         .key(SigningKey::generate(Algorithm::RS256).unwrap())
+//!         .build()
+//!         .unwrap(),
+//! );
+//! let server = AuthorizationServer::builder(cfg, App, attesto::store::memory::MemoryStores::new(), keys)
+//!     .server_secret(attesto::secret::Secret::new("a long random server secret, shared by every node"))
+//!     .build()
+//!     .unwrap();
+//! let router: axum::Router = server.router();
+//! ```
 
 mod authorize;
 mod client;
