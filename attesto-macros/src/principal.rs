@@ -8,50 +8,7 @@ use syn::spanned::Spanned;
 
 use crate::derive_util::{Errors, attesto_items, did_you_mean, impl_header, named_fields, unknown};
 
-/// The OIDC standard claims and the scope that releases each
-/// ([OIDC Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims));
-/// the same table as `attesto::host::STANDARD_SCOPE_CLAIMS`.
-const STANDARD: &[(&str, &str)] = &[
-    ("name", "profile"),
-    ("family_name", "profile"),
-    ("given_name", "profile"),
-    ("middle_name", "profile"),
-    ("nickname", "profile"),
-    ("preferred_username", "profile"),
-    ("profile", "profile"),
-    ("picture", "profile"),
-    ("website", "profile"),
-    ("gender", "profile"),
-    ("birthdate", "profile"),
-    ("zoneinfo", "profile"),
-    ("locale", "profile"),
-    ("updated_at", "profile"),
-    ("email", "email"),
-    ("email_verified", "email"),
-    ("address", "address"),
-    ("phone_number", "phone"),
-    ("phone_number_verified", "phone"),
-];
-
-/// Claims only attesto sets (`attesto::host::is_reserved_claim`).
-const RESERVED: &[&str] = &[
-    "sub",
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "jti",
-    "nonce",
-    "azp",
-    "at_hash",
-    "c_hash",
-    "auth_time",
-    "cnf",
-    "client_id",
-    "scope",
-    "sid",
-];
+use attesto_rules::claims::{is_reserved_claim, standard_scope_of};
 
 const FIELD_KEYS: &[&str] = &["subject", "claim", "scope", "skip", "with"];
 const CONTAINER_KEYS: &[&str] = &["kind", "sub_prefix"];
@@ -221,7 +178,7 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
                 }
                 continue;
             };
-            if RESERVED.contains(&name.as_str()) {
+            if is_reserved_claim(&name) {
                 errors.at(
                     span,
                     format!("`{name}` is a registered claim only attesto sets; a host cannot map it\nhelp: attesto sets `{name}` itself (RFC 7519 §4.1, OIDC Core §2); rename the claim"),
@@ -237,7 +194,7 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
                 );
                 continue;
             }
-            let standard = STANDARD.iter().any(|(c, _)| *c == name);
+            let standard = standard_scope_of(&name).is_some();
             match &scope {
                 Some(sc) => {
                     if sc.value().is_empty() || sc.value().contains(' ') {
@@ -337,75 +294,6 @@ pub(crate) fn expand(input: syn::DeriveInput) -> TokenStream {
             #custom_const
             fn subject_id(&self) -> #std::borrow::Cow<'_, str> { #subject_body }
             #claims_fn
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{RESERVED, STANDARD};
-
-    #[test]
-    fn standard_claim_table_is_the_runtime_table() {
-        let mut runtime: Vec<(&str, &str)> = attesto::host::STANDARD_SCOPE_CLAIMS
-            .iter()
-            .flat_map(|(scope, claims)| claims.iter().map(move |c| (*c, *scope)))
-            .collect();
-        let mut ours = STANDARD.to_vec();
-        runtime.sort_unstable();
-        ours.sort_unstable();
-        assert_eq!(ours, runtime);
-    }
-
-    #[test]
-    fn reserved_claims_are_the_runtime_reserved_claims() {
-        for c in RESERVED {
-            assert!(attesto::host::is_reserved_claim(c), "{c}");
-        }
-        for (c, _) in STANDARD {
-            assert!(!attesto::host::is_reserved_claim(c), "{c}");
-        }
-        // The runtime list has no name the macro misses: probe every
-        // registered JWT / OIDC / OAuth claim name attesto could reserve.
-        for c in [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "nbf",
-            "jti",
-            "nonce",
-            "azp",
-            "at_hash",
-            "c_hash",
-            "s_hash",
-            "auth_time",
-            "cnf",
-            "client_id",
-            "scope",
-            "sid",
-            "acr",
-            "amr",
-            "act",
-            "may_act",
-            "events",
-            "txn",
-            "typ",
-            "token_type",
-            "username",
-            "roles",
-            "groups",
-            "entitlements",
-            "htm",
-            "htu",
-            "ath",
-        ] {
-            assert_eq!(
-                attesto::host::is_reserved_claim(c),
-                RESERVED.contains(&c),
-                "{c}"
-            );
         }
     }
 }

@@ -6,6 +6,7 @@
 //! compile time to reject a configuration at `cargo build`, and the runtime
 //! links it to reject the same configuration at `build()`.
 
+pub mod claims;
 pub mod plan;
 
 pub use plan::{

@@ -394,32 +394,7 @@ pub trait PrincipalStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Self::Principal>, Self::Error>> + Send;
 }
 
-/// The OIDC standard scope → claim table
-/// ([OIDC Core §5.4](https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims)).
-pub const STANDARD_SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
-    (
-        "profile",
-        &[
-            "name",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "nickname",
-            "preferred_username",
-            "profile",
-            "picture",
-            "website",
-            "gender",
-            "birthdate",
-            "zoneinfo",
-            "locale",
-            "updated_at",
-        ],
-    ),
-    ("email", &["email", "email_verified"]),
-    ("address", &["address"]),
-    ("phone", &["phone_number", "phone_number_verified"]),
-];
+pub use attesto_rules::claims::STANDARD_SCOPE_CLAIMS;
 
 /// The claims of `all` that `scopes` release under the standard table, plus
 /// any claim named in `custom` whose scope was granted. Registered JWT claims
@@ -473,29 +448,7 @@ pub fn released_claims<P: Principal + ?Sized>(
     claims_for_scopes(&principal.claims(), scopes, P::CUSTOM_CLAIMS)
 }
 
-/// Claims that only attesto sets; host values for them are ignored.
-#[must_use]
-pub fn is_reserved_claim(name: &str) -> bool {
-    matches!(
-        name,
-        "sub"
-            | "iss"
-            | "aud"
-            | "exp"
-            | "iat"
-            | "nbf"
-            | "jti"
-            | "nonce"
-            | "azp"
-            | "at_hash"
-            | "c_hash"
-            | "auth_time"
-            | "cnf"
-            | "client_id"
-            | "scope"
-            | "sid"
-    )
-}
+pub use attesto_rules::claims::is_reserved_claim;
 
 /// The scope decision: which of the requested scopes a client gets
 /// ([RFC 6749 §3.3](https://www.rfc-editor.org/rfc/rfc6749#section-3.3)),
