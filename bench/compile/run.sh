@@ -28,10 +28,10 @@ for pkg in "${pkgs[@]}"; do
   done | median)
   cargo build -q -p "$pkg" --lib
   cargo clean -q -p "$pkg"
-  passes=$(RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Ztime-passes" cargo build -p "$pkg" --lib 2>&1 | grep -E "time: *[0-9.]+; .*(macro_expand_crate|expand_crate|total)$" || true)
+  # -Z flags for this crate only (RUSTFLAGS would rebuild every dependency)
+  passes=$(RUSTC_BOOTSTRAP=1 cargo rustc -p "$pkg" --lib -- -Ztime-passes 2>&1 | grep -E "time: *[0-9.]+;.*(expand_crate|total)$" || true)
   expand=$(echo "$passes" | grep -E "expand_crate$" | head -1 | awk '{print $2}' | tr -d ';')
   total=$(echo "$passes" | grep -E "total$" | tail -1 | awk '{print $2}' | tr -d ';')
-  # time-passes changed RUSTFLAGS: rebuild normally so later runs are unaffected
   cargo build -q -p "$pkg" --lib
   printf '%s: clean %.2f s, incremental %.2f s, expansion %s s of %s s rustc (%s%%)\n' \
     "$pkg" "$clean" "$incr" "${expand:-?}" "${total:-?}" \
