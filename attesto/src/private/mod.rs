@@ -11,6 +11,6 @@ pub use ::std;
 
 // The public modules generated code names, re-exported here so expansions
 // depend on this one hidden path only.
-pub use crate::{host, jose, secret, store};
 #[cfg(feature = "axum")]
 pub use crate::server as server_api;
+pub use crate::{host, jose, secret, store};
