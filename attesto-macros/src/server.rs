@@ -94,13 +94,10 @@ struct Settings {
     plan: Plan<Span>,
     /// `default_resource` as written (a path is joined to the issuer).
     default_resource: Option<String>,
-    /// Whether `scopes` / `grants` were given (else the runtime defaults).
-    scopes_given: bool,
-    grants_given: bool,
     /// `id_token_signing_alg` / `id_token_extra_algs` as written.
     id_token_alg: Option<String>,
     id_token_extra: Vec<String>,
-    /// Where `scopes` / `grants` were given.
+    /// Where `scopes` / `grants` were given (`None`: the runtime defaults).
     scopes_span: Option<Span>,
     grants_span: Option<Span>,
 }
@@ -238,7 +235,6 @@ fn algorithms(expr: &Expr, errors: &mut Errors, what: &str) -> Vec<At<String, Sp
 fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
     let mut plan = Plan::new(whole);
     let mut settings_resource = None;
-    let (mut scopes_given, mut grants_given) = (false, false);
     let (mut scopes_span, mut grants_span) = (None, None);
     let (mut id_token_alg, mut id_token_extra) = (None, Vec::new());
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
@@ -339,7 +335,6 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
             }
             "scopes" => match value {
                 Some(v) => {
-                    scopes_given = true;
                     scopes_span = Some(v.span());
                     for (s, sp) in name_list(v, errors, "scopes").unwrap_or_default() {
                         plan.scopes.push(At::new(s, sp));
@@ -349,7 +344,6 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
             },
             "grants" => match value {
                 Some(v) => {
-                    grants_given = true;
                     grants_span = Some(v.span());
                     for (g, sp) in name_list(v, errors, "grants").unwrap_or_default() {
                         match Grant::parse(&g) {
@@ -565,10 +559,10 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
             _ => errors.unknown(span, "argument", &key, &KEYS),
         }
     }
-    if !scopes_given {
+    if scopes_span.is_none() {
         plan.scopes.push(At::new("openid".to_owned(), whole));
     }
-    if !grants_given {
+    if grants_span.is_none() {
         for g in [
             Grant::AuthorizationCode,
             Grant::RefreshToken,
@@ -580,8 +574,6 @@ fn parse_args(args: TokenStream, whole: Span, errors: &mut Errors) -> Settings {
     Settings {
         plan,
         default_resource: settings_resource,
-        scopes_given,
-        grants_given,
         scopes_span,
         grants_span,
         id_token_alg,
@@ -796,14 +788,14 @@ fn spec_tokens(s: &Settings) -> TokenStream {
         quote!((#e, #path))
     });
     let scopes: Vec<&str> = plan.scopes.iter().map(|s| s.value.as_str()).collect();
-    let scopes = if s.scopes_given {
+    let scopes = if s.scopes_span.is_some() {
         quote!(::core::option::Option::Some(&[#(#scopes),*]))
     } else {
         quote!(::core::option::Option::None)
     };
     let defaults = plan.default_scopes.iter().map(|s| s.value.as_str());
     let grants: Vec<&str> = plan.grants.iter().map(|g| g.value.name()).collect();
-    let grants = if s.grants_given {
+    let grants = if s.grants_span.is_some() {
         quote!(::core::option::Option::Some(&[#(#grants),*]))
     } else {
         quote!(::core::option::Option::None)

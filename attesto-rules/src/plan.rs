@@ -574,6 +574,22 @@ impl<L: Clone> Plan<L> {
                 .any(|g| g.value.feature() == Some(feature))
     }
 
+    /// Where `feature` was switched on, or the whole plan.
+    fn feature_at(&self, feature: Feature) -> L {
+        self.features
+            .iter()
+            .find(|f| f.value == feature)
+            .map_or_else(|| self.whole.clone(), |f| f.at.clone())
+    }
+
+    /// Where `grant` was enabled, or the whole plan.
+    fn grant_at(&self, grant: Grant) -> L {
+        self.grants
+            .iter()
+            .find(|g| g.value == grant)
+            .map_or_else(|| self.whole.clone(), |g| g.at.clone())
+    }
+
     /// Whether `grant` is enabled.
     #[must_use]
     pub fn has_grant(&self, grant: Grant) -> bool {
@@ -885,7 +901,8 @@ fn check_paths<L: Clone>(plan: &Plan<L>, out: &mut Vec<(L, ConfigError)>) {
             ));
             continue;
         }
-        if WELL_KNOWN_PATHS.contains(&path.as_str()) || path.starts_with("/.well-known/") {
+        // covers every entry of WELL_KNOWN_PATHS
+        if path.starts_with("/.well-known/") {
             out.push((at.clone(), ConfigError::WellKnownPath(path.clone())));
             continue;
         }
@@ -1025,32 +1042,14 @@ fn check_features<L: Clone>(plan: &Plan<L>, out: &mut Vec<(L, ConfigError)>) {
         );
     }
     if plan.has(Feature::JwtBearer) && plan.jwt_bearer_issuers.is_empty() {
-        let at = plan
-            .features
-            .iter()
-            .find(|f| f.value == Feature::JwtBearer)
-            .map_or_else(|| plan.whole.clone(), |f| f.at.clone());
+        let at = plan.feature_at(Feature::JwtBearer);
         out.push((at, ConfigError::NoJwtBearerIssuers));
     }
     for (need, callback) in REQUIRED_CALLBACKS {
         let (needed, what, at) = match need {
             Need::Always => (true, "every server", plan.whole.clone()),
-            Need::Grant(g) => (
-                plan.has_grant(g),
-                g.name(),
-                plan.grants
-                    .iter()
-                    .find(|x| x.value == g)
-                    .map_or_else(|| plan.whole.clone(), |x| x.at.clone()),
-            ),
-            Need::Feature(f) => (
-                plan.has(f),
-                f.name(),
-                plan.features
-                    .iter()
-                    .find(|x| x.value == f)
-                    .map_or_else(|| plan.whole.clone(), |x| x.at.clone()),
-            ),
+            Need::Grant(g) => (plan.has_grant(g), g.name(), plan.grant_at(g)),
+            Need::Feature(f) => (plan.has(f), f.name(), plan.feature_at(f)),
         };
         if needed && !plan.callbacks.iter().any(|c| c.value == callback) {
             out.push((
@@ -1068,11 +1067,7 @@ fn check_features<L: Clone>(plan: &Plan<L>, out: &mut Vec<(L, ConfigError)>) {
             .iter()
             .any(|c| c.value == Callback::RenderDeviceVerification)
     {
-        let at = plan
-            .features
-            .iter()
-            .find(|x| x.value == Feature::DeviceFlow)
-            .map_or_else(|| plan.whole.clone(), |x| x.at.clone());
+        let at = plan.feature_at(Feature::DeviceFlow);
         out.push((
             at,
             ConfigError::MissingCallback {
