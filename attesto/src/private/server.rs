@@ -88,13 +88,7 @@ pub fn server_config(issuer: &str, spec: &Spec) -> Result<ServerConfig, ConfigEr
     let mut dpop = b.current_dpop();
     dpop.enabled = spec.dpop;
     if let Some(names) = spec.dpop_algorithms {
-        let mut algs = Vec::with_capacity(names.len());
-        for n in names {
-            algs.push(
-                n.parse::<Algorithm>()
-                    .map_err(|_| ConfigError::UnknownAlgorithm((*n).to_owned()))?,
-            );
-        }
+        let algs = algorithms(names)?;
         dpop.algorithms = AlgorithmSet::new(&algs);
     }
     dpop.nonce = if spec.dpop_nonce_required {
@@ -103,18 +97,10 @@ pub fn server_config(issuer: &str, spec: &Spec) -> Result<ServerConfig, ConfigEr
         NoncePolicy::Off
     };
     b = b.dpop(dpop).registration(spec.registration);
-    let alg = |n: &str| {
-        n.parse::<Algorithm>()
-            .map_err(|_| ConfigError::UnknownAlgorithm(n.to_owned()))
-    };
     if let Some(n) = spec.id_token_signing_alg {
-        b = b.id_token_signing_alg(alg(n)?);
+        b = b.id_token_signing_alg(algorithm(n)?);
     }
-    let mut extra = Vec::with_capacity(spec.id_token_extra_algs.len());
-    for n in spec.id_token_extra_algs {
-        extra.push(alg(n)?);
-    }
-    b = b.id_token_extra_algs(extra);
+    b = b.id_token_extra_algs(algorithms(spec.id_token_extra_algs)?);
     if let Some(s) = spec.access_token_ttl {
         b = b.access_token_ttl(Duration::from_secs(s));
     }
@@ -135,6 +121,16 @@ pub fn server_config(issuer: &str, spec: &Spec) -> Result<ServerConfig, ConfigEr
         });
     }
     b.build()
+}
+
+/// An algorithm named in the settings (checked at compile time already).
+fn algorithm(name: &str) -> Result<Algorithm, ConfigError> {
+    name.parse::<Algorithm>()
+        .map_err(|_| ConfigError::UnknownAlgorithm(name.to_owned()))
+}
+
+fn algorithms(names: &[&str]) -> Result<Vec<Algorithm>, ConfigError> {
+    names.iter().map(|n| algorithm(n)).collect()
 }
 
 /// The discovery document (RFC 8414 + OIDC) of `spec` for `issuer`.
