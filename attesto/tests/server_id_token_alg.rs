@@ -12,7 +12,7 @@ mod server_token_support;
 
 use std::sync::Arc;
 
-use attesto::jose::{Algorithm, AlgorithmSet, Keystore, SigningKey, StaticKeystore};
+use attesto::jose::{Algorithm, AlgorithmSet, SigningKey, StaticKeystore};
 use attesto::secret::Secret;
 use attesto::server::{AuthorizationServer, BuildError, GrantType};
 use attesto::store::memory::MemoryStores;

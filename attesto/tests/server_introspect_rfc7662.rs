@@ -8,7 +8,13 @@
 
 mod server_token_support;
 
-use attesto::jose::{AlgorithmSet, JwkSet, UnverifiedJws, VerifyingKey};
+use std::sync::{Arc, RwLock};
+
+use attesto::jose::{
+    Algorithm, AlgorithmSet, JwkSet, JwksDocument, Keystore, SigningKey, StaticKeystore,
+    UnverifiedJws, VerifyingKey,
+};
+use serde_json::Value;
 use serde_json::json;
 use server_token_support::*;
 
@@ -378,4 +384,174 @@ async fn a_panicking_introspection_policy_answers_active_false() {
             .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
+}
+
+// --- The verified-token cache ------------------------------------------------
+//
+// Introspection remembers the access tokens it verified; a hit skips only the
+// signature. These tests introspect a token once (so it is cached), change
+// the one thing that should make it inactive, and ask again.
+
+/// A keystore whose contents the test replaces while the server runs.
+#[derive(Clone)]
+struct RotatingKeystore(Arc<RwLock<Arc<StaticKeystore>>>);
+
+impl RotatingKeystore {
+    fn new(keys: StaticKeystore) -> Self {
+        RotatingKeystore(Arc::new(RwLock::new(Arc::new(keys))))
+    }
+
+    fn replace(&self, keys: StaticKeystore) {
+        *self.0.write().unwrap() = Arc::new(keys);
+    }
+
+    fn current(&self) -> Arc<StaticKeystore> {
+        Arc::clone(&self.0.read().unwrap())
+    }
+}
+
+impl Keystore for RotatingKeystore {
+    fn signing_key(&self, alg: Algorithm) -> Option<Arc<SigningKey>> {
+        self.current().signing_key(alg)
+    }
+    fn default_signing_key(&self) -> Option<Arc<SigningKey>> {
+        self.current().default_signing_key()
+    }
+    fn verifying_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<VerifyingKey>> {
+        self.current().verifying_key(kid, alg)
+    }
+    fn jwks(&self) -> Arc<JwksDocument> {
+        self.current().jwks()
+    }
+}
+
+fn keystore_with(es256: SigningKey) -> StaticKeystore {
+    StaticKeystore::builder()
+        .key(es256)
+        .key(keys::rs256_key())
+        .build()
+        .unwrap()
+}
+
+/// A fresh ES256 key published under `kid`.
+fn es256_with_kid(kid: &str) -> SigningKey {
+    let fresh = SigningKey::generate(Algorithm::ES256).unwrap();
+    let mut jwk: Value = serde_json::from_str(fresh.to_private_jwk_json().expose()).unwrap();
+    jwk["kid"] = json!(kid);
+    SigningKey::from_jwk_json(&jwk.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn cached_access_token_turns_inactive_at_its_expiry() {
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let token = cc_token(&s).await;
+    let first = s.introspect_as("conf", &token).await;
+    assert_eq!(first["active"], true);
+    let exp = first["exp"].as_i64().unwrap();
+    s.clock.set(exp - 1);
+    assert_eq!(s.introspect_as("conf", &token).await, first);
+    s.clock.set(exp);
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false}),
+        "a cached token is inactive from its exp on, without leeway"
+    );
+}
+
+#[tokio::test]
+async fn cached_access_token_turns_inactive_when_its_grant_is_revoked() {
+    let s = start(TestHost::with_clients(standard_clients())).await;
+    let (code, verifier) = s
+        .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
+        .await;
+    let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    for _ in 0..2 {
+        assert_eq!(s.introspect_as("conf", &at(&tokens)).await["active"], true);
+    }
+    let revoked = s
+        .revoke(
+            &[("token", &rt(&tokens))],
+            &[("authorization", &basic("conf", SECRET))],
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_eq!(
+        s.introspect_as("conf", &at(&tokens)).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn cached_access_token_turns_inactive_when_its_key_leaves_the_keystore() {
+    let keys = RotatingKeystore::new(keys::server_keystore());
+    let s = start_with_keys(
+        TestHost::with_clients(standard_clients()),
+        |b| b,
+        keys.clone(),
+    )
+    .await;
+    let token = cc_token(&s).await;
+    assert_eq!(s.introspect_as("conf", &token).await["active"], true);
+    // Rotated out: another ES256 key signs, the old one is gone.
+    keys.replace(keystore_with(
+        SigningKey::generate(Algorithm::ES256).unwrap(),
+    ));
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false})
+    );
+    // And a token of the new key is active (nothing stale is served).
+    let fresh = cc_token(&s).await;
+    assert_eq!(s.introspect_as("conf", &fresh).await["active"], true);
+}
+
+#[tokio::test]
+async fn cached_access_token_turns_inactive_when_another_key_takes_its_kid() {
+    let keys = RotatingKeystore::new(keys::server_keystore());
+    let s = start_with_keys(
+        TestHost::with_clients(standard_clients()),
+        |b| b,
+        keys.clone(),
+    )
+    .await;
+    let token = cc_token(&s).await;
+    let kid = jwt_header(&token)["kid"].as_str().unwrap().to_owned();
+    assert_eq!(s.introspect_as("conf", &token).await["active"], true);
+    keys.replace(keystore_with(es256_with_kid(&kid)));
+    assert_eq!(
+        s.introspect_as("conf", &token).await,
+        json!({"active": false}),
+        "the key under the same kid no longer verifies the cached token"
+    );
+}
+
+#[tokio::test]
+async fn introspection_gives_the_same_answers_with_the_cache_disabled() {
+    let cached = start(TestHost::with_clients(standard_clients())).await;
+    let uncached = start_with(TestHost::with_clients(standard_clients()), |b| {
+        b.introspection_cache(0)
+    })
+    .await;
+    for s in [&cached, &uncached] {
+        let (code, verifier) = s
+            .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
+            .await;
+        let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
+        let first = s.introspect_as("other", &at(&tokens)).await;
+        assert_eq!(first["active"], true);
+        assert_eq!(first["scope"], "offline_access documents.read");
+        assert_eq!(s.introspect_as("other", &at(&tokens)).await, first);
+        let revoked = s
+            .revoke(
+                &[("token", &rt(&tokens))],
+                &[("authorization", &basic("conf", SECRET))],
+            )
+            .await;
+        assert_eq!(revoked.status, 200);
+        assert_eq!(
+            s.introspect_as("other", &at(&tokens)).await,
+            json!({"active": false})
+        );
+    }
 }

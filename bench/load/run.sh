@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# HTTP load benchmark: attesto demo vs node oidc-provider, same machine, same run.
+# HTTP load benchmark: attesto demo vs node oidc-provider, same machine, same run, with the
+# floor (bench/load/floor: bare axum + josekit, the least an ES256 token server can do) as the
+# measure of how much of attesto's cost is protocol work rather than crypto and HTTP.
 #
 # Usage:  bench/load/run.sh            # both servers, every scenario
 #   env:  DURATION=10  WARMUP=2        seconds per measured run / per discarded warm-up run
 #         THREADS=2    CONNS=64        wrk threads / open connections (same for both servers)
-#         ONLY=both|attesto|peer       which servers to measure (default both)
+#         ONLY=all|both|attesto|peer|floor  which servers to measure (default all; both =
+#                                      attesto and peer)
 #         QUIET_WAIT=60 QUIET_CORES=0.3  before each scenario, wait up to QUIET_WAIT s until other
 #                                      processes use < QUIET_CORES cores (shared machines)
 #         SKIP_BUILD=1                 use an already built attesto-demo binary
 #         ATTESTO_BIN=path             attesto-demo binary (default $CARGO_TARGET_DIR/release/attesto-demo)
+#         FLOOR_BIN=path               floor binary (default $CARGO_TARGET_DIR/release/attesto-load-floor)
 #         UPDATE_BENCHMARKS=1          also replace the "Load (HTTP)" section of BENCHMARKS.md
 #
 # What it does (all targets are loopback 127.0.0.1; every step is bounded in time and every
@@ -17,8 +21,11 @@
 #   2. starts oidc-provider (bench/load/oidc-provider/server.mjs) on 127.0.0.1:$PEER_PORT,
 #      runs the five scenarios against it, stops it;
 #   3. builds and starts attesto-demo on 127.0.0.1:$ATTESTO_PORT, registers a client through
-#      open dynamic client registration, runs the five scenarios, stops it;
-#   4. prints a markdown table and writes it to bench/load/results.md.
+#      open dynamic client registration, runs the five scenarios, stops it: once with in-memory
+#      stores and registry (`--database-url memory:`, what the peer does) and once on the demo's
+#      default SQLite database;
+#   4. starts the floor on 127.0.0.1:$FLOOR_PORT, runs the five scenarios, stops it;
+#   5. prints a markdown table and writes it to bench/load/results.md.
 # Only one server runs at a time. Neither the server nor wrk is pinned: both share the
 # machine's cores ("the load generator beside it").
 #
@@ -35,11 +42,14 @@ THREADS="${THREADS:-2}"
 CONNS="${CONNS:-64}"
 QUIET_WAIT="${QUIET_WAIT:-60}"
 QUIET_CORES="${QUIET_CORES:-0.3}"
-ONLY="${ONLY:-both}"
+ONLY="${ONLY:-all}"
 PEER_PORT="${PEER_PORT:-3000}"
 ATTESTO_PORT="${ATTESTO_PORT:-8080}"
+FLOOR_PORT="${FLOOR_PORT:-8090}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 ATTESTO_BIN="${ATTESTO_BIN:-$CARGO_TARGET_DIR/release/attesto-demo}"
+FLOOR_BIN="${FLOOR_BIN:-$CARGO_TARGET_DIR/release/attesto-load-floor}"
+FLOOR_BASIC="Basic $(printf 'floor:floor-secret-0123456789abcdef' | base64 -w0)"
 RESULTS="$HERE/results.md"
 LUA="$HERE/scenario.lua"
 LOG_DIR="$(mktemp -d /tmp/attesto-load.XXXXXX)"
@@ -116,7 +126,7 @@ install_tools() {
   fi
   command -v node >/dev/null 2>&1 || die "node is required"
   command -v curl >/dev/null 2>&1 || die "curl is required"
-  if [ "$ONLY" != attesto ]; then
+  if [ "$ONLY" != attesto ] && [ "$ONLY" != floor ]; then
     local pkg="$HERE/oidc-provider"
     if [ ! -d "$pkg/node_modules/oidc-provider" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
       log "installing oidc-provider dependencies (npm ci)"
@@ -219,24 +229,31 @@ bench_peer() {
 
 # --- 3. attesto -------------------------------------------------------------------------
 ATTESTO_COMMIT="-"
+# bench_attesto NAME DATABASE_URL   (empty URL: the demo's default, SQLite next to the key file)
 bench_attesto() {
+  local name="$1" database_url="$2"
   port_free "$ATTESTO_PORT" || die "127.0.0.1:$ATTESTO_PORT is already in use"
   ATTESTO_COMMIT="$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- attesto examples/demo Cargo.toml Cargo.lock 2>/dev/null || echo '-dirty')"
-  if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building attesto-demo (release)"
-    (cd "$REPO" && cargo build --release -p attesto-demo >&2)
+  if [ "${SKIP_BUILD:-0}" != 1 ] && [ -z "${BUILT:-}" ]; then
+    BUILT=1
+    log "building attesto-demo and the floor (release)"
+    (cd "$REPO" && cargo build --release -p attesto-demo -p attesto-load-floor >&2)
   fi
   [ -x "$ATTESTO_BIN" ] || die "no attesto-demo binary at $ATTESTO_BIN"
   local base="http://127.0.0.1:$ATTESTO_PORT"
-  log "starting attesto-demo ($ATTESTO_COMMIT) on $base"
+  log "starting attesto-demo ($ATTESTO_COMMIT, ${database_url:-SQLite}) on $base"
   # Request logging off (RUST_LOG=warn), as the peer logs nothing per request; a fresh
-  # ES256 key file per run.
+  # ES256 key file (and SQLite database beside it) per run.
+  local dir="$LOG_DIR/$name"
+  mkdir -p "$dir"
+  local db_args=()
+  [ -n "$database_url" ] && db_args=(--database-url "$database_url")
   RUST_LOG="${ATTESTO_RUST_LOG:-warn}" "$ATTESTO_BIN" --addr "127.0.0.1:$ATTESTO_PORT" --issuer "$base" \
-    --key-file "$LOG_DIR/attesto-demo-key.json" >"$LOG_DIR/attesto.log" 2>&1 &
+    --key-file "$dir/attesto-demo-key.json" "${db_args[@]}" >"$dir/attesto.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   SERVER_PID="$pid"
-  wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$LOG_DIR/attesto.log" >&2; die "attesto-demo did not start"; }
+  wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$dir/attesto.log" >&2; die "attesto-demo did not start"; }
   local reg client_id client_secret basic tok
   reg="$(curl -fsS --max-time 5 -H 'Content-Type: application/json' \
     -d "{\"grant_types\":[\"client_credentials\"],\"token_endpoint_auth_method\":\"client_secret_basic\",\"scope\":\"$SCOPE\"}" \
@@ -247,13 +264,35 @@ bench_attesto() {
   basic="$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
   tok="$(curl -fsS --max-time 5 -H "Authorization: Basic $basic" -d grant_type=client_credentials -d "scope=$SCOPE" "$base/oauth/token" | json_get access_token)"
   [ -n "$tok" ] || die "attesto: could not obtain a token"
-  run_all attesto "$base" "$base/oauth/token" "grant_type=client_credentials&scope=$SCOPE" "$basic" "$base/oauth/introspect" "$tok" "$tok"
+  run_all "$name" "$base" "$base/oauth/token" "grant_type=client_credentials&scope=$SCOPE" "$basic" "$base/oauth/introspect" "$tok" "$tok"
   cleanup
 }
 
-# --- 4. report --------------------------------------------------------------------------
+# --- 4. the floor -----------------------------------------------------------------------
+bench_floor() {
+  port_free "$FLOOR_PORT" || die "127.0.0.1:$FLOOR_PORT is already in use"
+  if [ ! -x "$FLOOR_BIN" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
+    (cd "$REPO" && cargo build --release -p attesto-load-floor >&2)
+  fi
+  [ -x "$FLOOR_BIN" ] || die "no floor binary at $FLOOR_BIN"
+  local base="http://127.0.0.1:$FLOOR_PORT"
+  log "starting the floor on $base"
+  "$FLOOR_BIN" --addr "127.0.0.1:$FLOOR_PORT" --basic "$FLOOR_BASIC" >"$LOG_DIR/floor.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  SERVER_PID="$pid"
+  wait_http "$base/.well-known/openid-configuration" "$pid" || { cat "$LOG_DIR/floor.log" >&2; die "the floor did not start"; }
+  local tok
+  tok="$(curl -fsS --max-time 5 -H "Authorization: $FLOOR_BASIC" -d grant_type=client_credentials -d "scope=$SCOPE" "$base/token" | json_get access_token)"
+  [ -n "$tok" ] || die "floor: could not obtain a token"
+  run_all floor "$base" "$base/token" "grant_type=client_credentials&scope=$SCOPE" "${FLOOR_BASIC#Basic }" "$base/introspect" "$tok" "$tok"
+  cleanup
+}
+
+# --- 5. report --------------------------------------------------------------------------
 fmt_rps() { [ -n "${1:-}" ] && printf '%.0f' "$1" || printf -- '-'; }
 fmt_ms() { [ -n "${1:-}" ] && awk -v u="$1" 'BEGIN{printf "%.2f ms", u/1000}' || printf -- '-'; }
+pct() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.0f %%", 100*a/b; else printf "-" }'; else printf -- '-'; fi; }
 ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.1f×", a/b; else printf "-" }'; else printf -- '-'; fi; }
 
 report() {
@@ -266,23 +305,25 @@ report() {
   {
     echo "Run: $now · machine: $(nproc) cores, $cpu, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) · load average before the run: $START_LOAD (after: $load)"
     echo
-    echo "Versions: attesto \`$ATTESTO_COMMIT\` (attesto-demo, release) · oidc-provider $PEER_VERSION on node $nodev · wrk $wrkv"
+    echo "Versions: attesto \`$ATTESTO_COMMIT\` (attesto-demo, release; floor from the same commit) · oidc-provider $PEER_VERSION on node $nodev · wrk $wrkv"
     echo
     echo "Load: \`wrk -t$THREADS -c$CONNS -d${DURATION}s\` after a ${WARMUP}s warm-up per scenario, keep-alive, loopback; server and wrk unpinned on the same $(nproc) cores; one server running at a time."
     echo
-    echo "| scenario | attesto req/s | oidc-provider req/s | ratio | attesto p99 | oidc-provider p99 | server CPU µs/req (attesto / oidc-provider) | bad responses (attesto / oidc-provider) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "attesto = attesto-demo with in-memory stores and client registry (\`--database-url memory:\`), as the peer runs (in-memory adapter, static clients); attesto SQLite = the demo's default, every client lookup and store access a SQLite query."
+    echo
+    echo "| scenario | attesto req/s | oidc-provider req/s | ratio | attesto SQLite req/s | floor req/s | attesto / floor | attesto p99 | oidc-provider p99 | server CPU µs/req (attesto / SQLite / oidc-provider / floor) | bad responses (attesto / SQLite / oidc-provider / floor) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local s
     for s in "${SCENARIOS[@]}"; do
-      echo "| ${LABEL[$s]} | $(fmt_rps "${RPS[attesto:$s]:-}") | $(fmt_rps "${RPS[peer:$s]:-}") | $(ratio "${RPS[attesto:$s]:-}" "${RPS[peer:$s]:-}") | $(fmt_ms "${P99[attesto:$s]:-}") | $(fmt_ms "${P99[peer:$s]:-}") | ${CPU_US[attesto:$s]:--} / ${CPU_US[peer:$s]:--} | ${BAD[attesto:$s]:--} / ${BAD[peer:$s]:--} |"
+      echo "| ${LABEL[$s]} | $(fmt_rps "${RPS[attesto:$s]:-}") | $(fmt_rps "${RPS[peer:$s]:-}") | $(ratio "${RPS[attesto:$s]:-}" "${RPS[peer:$s]:-}") | $(fmt_rps "${RPS[sqlite:$s]:-}") | $(fmt_rps "${RPS[floor:$s]:-}") | $(pct "${RPS[attesto:$s]:-}" "${RPS[floor:$s]:-}") | $(fmt_ms "${P99[attesto:$s]:-}") | $(fmt_ms "${P99[peer:$s]:-}") | ${CPU_US[attesto:$s]:--} / ${CPU_US[sqlite:$s]:--} / ${CPU_US[peer:$s]:--} / ${CPU_US[floor:$s]:--} | ${BAD[attesto:$s]:--} / ${BAD[sqlite:$s]:--} / ${BAD[peer:$s]:--} / ${BAD[floor:$s]:--} |"
     done
     echo
     echo "CPU during each measured run, in cores of $(nproc) (server / wrk / everything else on the machine):"
     echo
-    echo "| scenario | attesto run | oidc-provider run |"
-    echo "|---|---:|---:|"
+    echo "| scenario | attesto run | attesto SQLite run | oidc-provider run | floor run |"
+    echo "|---|---:|---:|---:|---:|"
     for s in "${SCENARIOS[@]}"; do
-      echo "| $s | ${CORES[attesto:$s]:--} | ${CORES[peer:$s]:--} |"
+      echo "| $s | ${CORES[attesto:$s]:--} | ${CORES[sqlite:$s]:--} | ${CORES[peer:$s]:--} | ${CORES[floor:$s]:--} |"
     done
     echo
     local worst="" s2 r
@@ -298,7 +339,7 @@ report() {
     fi
     local contended=""
     for s2 in "${SCENARIOS[@]}"; do
-      for srv in attesto peer; do
+      for srv in attesto sqlite peer floor; do
         if [ -n "${CORES[$srv:$s2]:-}" ] && awk -v o="${CORES[$srv:$s2]##* / }" -v q="$QUIET_CORES" 'BEGIN{ exit !(o >= q) }'; then
           contended="$contended $srv/$s2 (${CORES[$srv:$s2]##* / })"
         fi
@@ -309,7 +350,7 @@ report() {
       echo
     fi
     for s2 in "${SCENARIOS[@]}"; do
-      for srv in attesto peer; do
+      for srv in attesto sqlite peer floor; do
         if [ -n "${FIRST_BAD[$srv:$s2]:-}" ]; then
           echo "- first bad response, $srv / $s2: \`${FIRST_BAD[$srv:$s2]}\`"
         fi
@@ -340,10 +381,12 @@ update_benchmarks() {
 START_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 install_tools
 case "$ONLY" in
-  both) bench_peer; bench_attesto ;;
+  all) bench_peer; bench_attesto attesto memory:; bench_attesto sqlite ""; bench_floor ;;
+  both) bench_peer; bench_attesto attesto memory: ;;
   peer) bench_peer ;;
-  attesto) bench_attesto ;;
-  *) die "ONLY must be both, attesto or peer" ;;
+  attesto) bench_attesto attesto memory:; bench_attesto sqlite "" ;;
+  floor) bench_floor ;;
+  *) die "ONLY must be all, both, attesto, peer or floor" ;;
 esac
 report
 [ "${UPDATE_BENCHMARKS:-0}" = 1 ] && update_benchmarks

@@ -183,11 +183,22 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// How many verified access tokens the introspection endpoint remembers
+    /// (default [`DEFAULT_INTROSPECTION_CACHE`]; 0 disables the cache). A hit
+    /// skips only the signature check: expiry, revocation of the token's
+    /// grant and that its signing key is still in the keystore are checked
+    /// on every request, so a cached token is never reported active when a
+    /// fresh verification would say otherwise.
+    pub introspection_cache: usize,
     /// The principal kind of resource owners (`sub` = prefix + id).
     pub user_kind: PrincipalKind,
     /// The principal kind of clients acting for themselves (client_credentials).
     pub client_kind: PrincipalKind,
 }
+
+/// The default number of verified access tokens the introspection endpoint
+/// remembers ([`ServerConfig::introspection_cache`]); about 8 MiB at most.
+pub const DEFAULT_INTROSPECTION_CACHE: usize = 16 * 1024;
 
 /// The default principal kind for resource owners: `usr_` subjects.
 pub const USER_KIND: PrincipalKind = PrincipalKind::new("user", "usr_", &[]);
@@ -237,6 +248,7 @@ impl ServerConfig {
                 default_resource: resource,
                 max_body_bytes: 64 * 1024,
                 request_timeout: Duration::from_secs(10),
+                introspection_cache: DEFAULT_INTROSPECTION_CACHE,
                 user_kind: USER_KIND,
                 client_kind: CLIENT_KIND,
             },
@@ -419,6 +431,14 @@ impl ServerConfigBuilder {
     #[must_use]
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.cfg.request_timeout = d;
+        self
+    }
+
+    /// How many verified access tokens introspection remembers (0 disables
+    /// the cache); see [`ServerConfig::introspection_cache`].
+    #[must_use]
+    pub fn introspection_cache(mut self, capacity: usize) -> Self {
+        self.cfg.introspection_cache = capacity;
         self
     }
 

@@ -11,6 +11,10 @@
 //!   access token with a valid signature, `typ`, issuer and subject kind,
 //!   unexpired (no leeway), whose grant (refresh family) is not revoked; or
 //!   a live, unrotated, unrevoked refresh token.
+//! * A token that verified before is served from a bounded cache of verified
+//!   tokens ([`ServerConfig::introspection_cache`]): the hit skips only the
+//!   signature check. Expiry, the grant's revocation and that the signing key
+//!   is still in the keystore are checked on every request.
 //! * Anything else is exactly `{"active":false}`
 //!   ([RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2)).
 //! * `Accept: application/token-introspection+jwt` → a JWT signed with the
@@ -42,9 +46,10 @@ use super::{Host, Inner, ServerConfig};
 use crate::client_auth::ClientAuthPolicy;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::jose::{HeaderParams, sign_compact};
+use crate::jose::{Algorithm, HeaderParams, UnverifiedJws, sign_compact};
+use crate::secret::sha256;
 use crate::store::{RefreshLookup, RefreshTokenStore, Stores, TokenHash};
-use crate::token::Audience;
+use crate::token::{AccessTokenClaims, Audience};
 
 /// The media type of an RFC 9701 response.
 pub(crate) const INTROSPECTION_JWT: &str = "application/token-introspection+jwt";
@@ -193,19 +198,72 @@ async fn handle<H: Host, S: Stores>(
     }
 }
 
+/// An access token of this server that verified, and the key it verified
+/// with (what [`Inner::introspection_cache`] remembers).
+pub(crate) struct OwnToken {
+    claims: AccessTokenClaims,
+    kid: Option<String>,
+    alg: Algorithm,
+    /// The RFC 7638 thumbprint of the verifying key.
+    thumbprint: String,
+}
+
+/// The verified claims of one of this server's access tokens, from the cache
+/// when this token verified before and the key that verified it is still in
+/// the keystore (a key removed or replaced under the same `kid` forces a
+/// fresh verification), else verified from scratch and remembered.
+fn verified_access_token<H: Host, S: Stores>(
+    inner: &Inner<H, S>,
+    token: &str,
+    now: UnixTime,
+) -> Option<Arc<OwnToken>> {
+    let cache_key = sha256(token.as_bytes());
+    if let Some(hit) = inner.introspection_cache.get(&cache_key, now) {
+        let trusted = inner
+            .keys
+            .verifying_key(hit.kid.as_deref(), hit.alg)
+            .is_some_and(|k| k.thumbprint() == hit.thumbprint);
+        if trusted {
+            return Some(hit);
+        }
+        inner.introspection_cache.remove(&cache_key);
+    }
+    let claims = verify_own_access_token(inner, token)?;
+    // The header verified with the claims; read it again for the key.
+    let jws = UnverifiedJws::parse(token, token.len()).ok()?;
+    let (kid, alg) = (jws.header().kid.clone(), jws.header().alg);
+    let thumbprint = inner
+        .keys
+        .verifying_key(kid.as_deref(), alg)?
+        .thumbprint()
+        .to_owned();
+    let exp = claims.exp;
+    let own = Arc::new(OwnToken {
+        claims,
+        kid,
+        alg,
+        thumbprint,
+    });
+    inner
+        .introspection_cache
+        .insert(cache_key, Arc::clone(&own), exp, now);
+    Some(own)
+}
+
 async fn access_token<H: Host, S: Stores>(
     inner: &Inner<H, S>,
     token: &str,
     now: UnixTime,
 ) -> Result<Introspection, OAuthError> {
-    let Some(claims) = verify_own_access_token(inner, token) else {
+    let Some(own) = verified_access_token(inner, token, now) else {
         return Ok(Introspection::default());
     };
+    let claims = &own.claims;
     // No leeway here: introspection answers for this instant.
     if claims.exp <= now || claims.nbf.is_some_and(|n| n > now) {
         return Ok(Introspection::default());
     }
-    if !family_alive(inner, &claims, now)
+    if !family_alive(inner, claims, now)
         .await
         .map_err(|e| backend_error(&e))?
     {
@@ -219,16 +277,16 @@ async fn access_token<H: Host, S: Stores>(
     Ok(Introspection {
         active: true,
         kind: IntrospectedKind::AccessToken,
-        scope: (!claims.scope.is_empty()).then_some(claims.scope),
-        client_id: Some(claims.client_id),
+        scope: (!claims.scope.is_empty()).then(|| claims.scope.clone()),
+        client_id: Some(claims.client_id.clone()),
         token_type: Some(token_type),
         exp: Some(claims.exp),
         iat: Some(claims.iat),
         nbf: claims.nbf,
-        sub: Some(claims.sub),
-        aud: Some(claims.aud),
-        iss: Some(claims.iss),
-        jti: Some(claims.jti),
+        sub: Some(claims.sub.clone()),
+        aud: Some(claims.aud.clone()),
+        iss: Some(claims.iss.clone()),
+        jti: Some(claims.jti.clone()),
         cnf,
     })
 }

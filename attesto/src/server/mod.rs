@@ -102,8 +102,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub use config::{
-    ConfigError, DpopSettings, EndpointPaths, GrantType, NoncePolicy, ServerConfig,
-    ServerConfigBuilder,
+    ConfigError, DEFAULT_INTROSPECTION_CACHE, DpopSettings, EndpointPaths, GrantType, NoncePolicy,
+    ServerConfig, ServerConfigBuilder,
 };
 pub use interaction::{AuthorizeContext, Interaction, ResourcePolicy};
 pub use introspect::{IntrospectedKind, IntrospectedToken};
@@ -123,6 +123,7 @@ use crate::jose::Keystore;
 use crate::secret::{OsRandom, RandomSource, Secret};
 use crate::store::Stores;
 use crate::store::adapters::StoreReplayGuard;
+use crate::token::cache::VerifiedCache;
 use crate::token::{AccessTokenIssuer, AccessTokenVerifier, TrustedKeys};
 
 /// Everything a host supplies: its client registry, principals, scope
@@ -213,6 +214,8 @@ pub(crate) struct Inner<H, S: Stores> {
     pub(crate) guard: resource::ResourceGuard,
     /// Token-endpoint state (ID-token issuer, scope catalog, successor seal).
     pub(crate) token_ep: token::TokenEndpoint,
+    /// Access tokens introspection has verified (see [`introspect`]).
+    pub(crate) introspection_cache: VerifiedCache<introspect::OwnToken>,
     discovery: Bytes,
     protected_resource: Bytes,
 }
@@ -479,6 +482,7 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
             Arc::clone(&self.clock),
             secret.expose().as_bytes(),
         )?;
+        let cfg_introspection_cache = self.cfg.introspection_cache;
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -501,6 +505,10 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 secrets,
                 guard,
                 token_ep,
+                introspection_cache: VerifiedCache::new(
+                    cfg_introspection_cache,
+                    i64::from(crate::token::MAX_TOKEN_TTL),
+                ),
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),

@@ -86,12 +86,11 @@
 //! sender constraint, the DPoP proof and the scope are checked on every
 //! request.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
@@ -109,6 +108,7 @@ use crate::error::{AuthenticationRequired, Challenge, ErrorCode, OAuthError};
 use crate::host::{Event, EventName, EventSink, NoopSink, PrincipalStore, SenderConstraint};
 use crate::scope::{Scope, ScopeError, ScopeSet};
 use crate::secret::sha256;
+use crate::token::cache::VerifiedCache;
 use crate::token::{
     AccessTokenClaims, AccessTokenError, AccessTokenVerifier, PrincipalKind, SenderProof, Subject,
     TokenType,
@@ -234,89 +234,13 @@ impl DpopNonceSource for NoncesRef<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// The verification cache.
-// ---------------------------------------------------------------------------
-
-/// What a token verified to: shared between the cache and every request
-/// that presents the token.
+/// What a token verified to: shared between the verification cache and
+/// every request that presents the token.
 #[derive(Debug)]
 struct VerifiedToken {
     claims: AccessTokenClaims,
     scopes: ScopeSet,
     subject: Option<Subject>,
-}
-
-struct CacheEntry {
-    token: Arc<VerifiedToken>,
-    verified_at: UnixTime,
-    valid_until: UnixTime,
-}
-
-struct TokenCache {
-    capacity: usize,
-    max_age: i64,
-    map: RwLock<HashMap<[u8; 32], CacheEntry>>,
-}
-
-impl TokenCache {
-    fn new(capacity: usize, max_age: i64) -> Self {
-        TokenCache {
-            capacity,
-            max_age,
-            map: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// A live entry, or `None`. An entry is live while `now` is inside
-    /// `[verified_at, valid_until)`, where `valid_until <= exp`: a cached
-    /// token is never accepted at or after its `exp`, and a clock that went
-    /// backwards forces a fresh verification.
-    fn get(&self, key: &[u8; 32], now: UnixTime) -> Option<Arc<VerifiedToken>> {
-        if self.capacity == 0 {
-            return None;
-        }
-        let map = self.map.read().ok()?;
-        let entry = map.get(key)?;
-        (entry.verified_at <= now && now < entry.valid_until).then(|| Arc::clone(&entry.token))
-    }
-
-    fn insert(&self, key: [u8; 32], token: Arc<VerifiedToken>, now: UnixTime) {
-        let valid_until = token.claims.exp.min(now.saturating_add(self.max_age));
-        if self.capacity == 0 || valid_until <= now {
-            return;
-        }
-        let Ok(mut map) = self.map.write() else {
-            return;
-        };
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            map.retain(|_, e| e.verified_at <= now && now < e.valid_until);
-            if map.len() >= self.capacity {
-                // Still full of live entries: drop an arbitrary eighth.
-                let mut excess = map.len() - self.capacity.saturating_mul(7) / 8;
-                map.retain(|_, _| {
-                    if excess > 0 {
-                        excess -= 1;
-                        false
-                    } else {
-                        true
-                    }
-                });
-            }
-        }
-        map.insert(
-            key,
-            CacheEntry {
-                token,
-                verified_at: now,
-                valid_until,
-            },
-        );
-    }
-
-    fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -331,7 +255,7 @@ struct GuardInner {
     dpop: Option<DpopVerifier>,
     replay: Box<dyn ErasedReplay>,
     nonces: Option<Box<dyn ErasedNonces>>,
-    cache: TokenCache,
+    cache: VerifiedCache<VerifiedToken>,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
 }
@@ -514,7 +438,7 @@ impl ResourceGuardBuilder {
                 dpop: self.dpop,
                 replay,
                 nonces: self.nonces,
-                cache: TokenCache::new(self.cache_capacity, self.cache_max_age),
+                cache: VerifiedCache::new(self.cache_capacity, self.cache_max_age),
                 clock: self.clock,
                 events: self.events,
             }),
@@ -818,7 +742,10 @@ impl ResourceGuard {
             scopes,
             subject,
         });
-        self.inner.cache.insert(key, Arc::clone(&verified), now);
+        let exp = verified.claims.exp;
+        self.inner
+            .cache
+            .insert(key, Arc::clone(&verified), exp, now);
         Ok(verified)
     }
 

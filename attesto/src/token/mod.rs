@@ -45,6 +45,7 @@
 //! is bounded by [`MAX_LEEWAY`].
 
 pub mod access;
+pub(crate) mod cache;
 pub mod id;
 mod subject;
 

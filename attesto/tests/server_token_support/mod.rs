@@ -22,7 +22,7 @@ use attesto::host::{
     OAuthClient, Principal, PrincipalStore, ScopePolicy, TokenEndpointAuthMethod,
     default_authorize_scope,
 };
-use attesto::jose::{Algorithm, HeaderParams, SigningKey, StaticKeystore, sign_compact};
+use attesto::jose::{Algorithm, HeaderParams, Keystore, SigningKey, sign_compact};
 use attesto::pkce::CodeVerifier;
 use attesto::secret::{OsRandom, Secret};
 use attesto::server::{
@@ -301,7 +301,7 @@ pub struct TestServer {
     pub stores: MemoryStores,
     pub clock: Arc<FixedClock>,
     pub events: Arc<Mutex<Vec<Event>>>,
-    pub keys: Arc<StaticKeystore>,
+    pub keys: Arc<dyn Keystore>,
     pub http: reqwest::Client,
 }
 
@@ -333,7 +333,7 @@ pub async fn start_with(
 pub async fn start_with_keys(
     host: TestHost,
     configure: impl FnOnce(ServerConfigBuilder) -> ServerConfigBuilder,
-    keystore: StaticKeystore,
+    keystore: impl Keystore,
 ) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -343,7 +343,7 @@ pub async fn start_with_keys(
     let clock = Arc::new(FixedClock::new(NOW));
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let sink_events = Arc::clone(&events);
-    let keys = Arc::new(keystore);
+    let keys: Arc<dyn Keystore> = Arc::new(keystore);
     let server = AuthorizationServer::builder(cfg, host, stores.clone(), keys.clone())
         .server_secret(Secret::new(SERVER_SECRET))
         .clock(clock.clone())
