@@ -5,7 +5,9 @@
 #
 # Usage:  bench/load/run.sh            # both servers, every scenario
 #   env:  DURATION=10  WARMUP=2        seconds per measured run / per discarded warm-up run
-#         THREADS=2    CONNS=64        wrk threads / open connections (same for both servers)
+#         THREADS=2    CONNS=64        wrk threads / open connections (same for every server)
+#         REPEAT=1                     rounds: every server runs every scenario once per round,
+#                                      rounds interleave the servers, the median round is reported
 #         ONLY=all|both|attesto|peer|floor  which servers to measure (default all; both =
 #                                      attesto and peer)
 #         QUIET_WAIT=60 QUIET_CORES=0.3  before each scenario, wait up to QUIET_WAIT s until other
@@ -37,6 +39,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 DURATION="${DURATION:-10}"
+REPEAT="${REPEAT:-1}"
 WARMUP="${WARMUP:-2}"
 THREADS="${THREADS:-2}"
 CONNS="${CONNS:-64}"
@@ -67,7 +70,8 @@ declare -A LABEL=(
   [introspection]="introspection of a valid token (POST)"
   [resource]="resource access (GET /api/me, Bearer JWT)"
 )
-declare -A RPS P99 BAD FIRST_BAD CPU_US CORES
+declare -A RPS P99 BAD FIRST_BAD CPU_US CORES ROUNDS
+ROUND=1
 SERVER_PID=""
 CLK_TCK="$(getconf CLK_TCK)"
 
@@ -158,7 +162,7 @@ wait_quiet() {
 run_scenario() {
   local server="$1" scen="$2" url="$3" method="$4" body="$5" auth="$6" expect="$7"
   require_loopback "$url"
-  local out="$LOG_DIR/$server-$scen.txt"
+  local out="$LOG_DIR/$server-$scen-r$ROUND.txt"
   export BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_AUTH="$auth" BENCH_EXPECT="$expect"
   wait_quiet
   timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 5s -s "$LUA" "$url" >/dev/null 2>&1 || true
@@ -176,20 +180,44 @@ run_scenario() {
   line="$(grep '^BENCH_RESULT ' "$out" || true)"
   [ -n "$line" ] || { cat "$out" >&2; die "wrk produced no result for $server/$scen"; }
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  RPS[$server:$scen]="$(field good_rps)"
-  P99[$server:$scen]="$(field p99_us)"
-  BAD[$server:$scen]="$(field bad)"
-  FIRST_BAD[$server:$scen]="$(field first_bad)"
+  local k="$server:$scen:$ROUND"
+  RPS[$k]="$(field good_rps)"
+  P99[$k]="$(field p99_us)"
+  BAD[$k]="$(field bad)"
+  FIRST_BAD[$k]="$(field first_bad)"
   # Server CPU time (user + system, all threads) per good response, in microseconds.
-  CPU_US[$server:$scen]="$(awk -v d="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$(field good)" 'BEGIN{ if (n>0) printf "%.1f", d*1e6/hz/n }')"
+  CPU_US[$k]="$(awk -v d="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$(field good)" 'BEGIN{ if (n>0) printf "%.1f", d*1e6/hz/n }')"
   # Where the machine's CPU went during the run, in cores: server, wrk, everything else
   # (other people's processes on a shared machine; kernel work not charged to a process).
   local wall wrk_s
   wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN{ printf "%.6f", (b-a)/1e9 }')"
   wrk_s="$(sed -n 2p "$out.times" | awk '{ n=0; for (i=1;i<=2;i++) { split($i, p, "m"); sub("s","",p[2]); n += p[1]*60 + p[2] } print n }')"
-  CORES[$server:$scen]="$(awk -v s="$((cpu1 - cpu0))" -v b="$((busy1 - busy0))" -v hz="$CLK_TCK" -v w="$wall" -v k="${wrk_s:-0}" \
+  CORES[$k]="$(awk -v s="$((cpu1 - cpu0))" -v b="$((busy1 - busy0))" -v hz="$CLK_TCK" -v w="$wall" -v k="${wrk_s:-0}" \
     'BEGIN{ sv=s/hz/w; wk=k/w; all=b/hz/w; o=all-sv-wk; if (o<0) o=0; printf "%.2f / %.2f / %.2f", sv, wk, o }')"
-  log "$(printf '%-8s %-18s %10s req/s  p99 %7s us  server cpu %6s us/req  cores server/wrk/other %s  bad %s %s' "$server" "$scen" "${RPS[$server:$scen]}" "${P99[$server:$scen]}" "${CPU_US[$server:$scen]}" "${CORES[$server:$scen]}" "${BAD[$server:$scen]}" "${FIRST_BAD[$server:$scen]}")"
+  log "$(printf 'round %s  %-8s %-18s %10s req/s  p99 %7s us  server cpu %6s us/req  cores server/wrk/other %s  bad %s %s' "$ROUND" "$server" "$scen" "${RPS[$k]}" "${P99[$k]}" "${CPU_US[$k]}" "${CORES[$k]}" "${BAD[$k]}" "${FIRST_BAD[$k]}")"
+}
+
+# pick_medians: for every server and scenario, report the round with the median req/s (all of
+# that round's figures, so that they stay consistent), and keep every round's req/s in ROUNDS.
+pick_medians() {
+  local srv s r vals med
+  for srv in attesto sqlite peer floor; do
+    for s in "${SCENARIOS[@]}"; do
+      vals=""
+      for r in $(seq 1 "$REPEAT"); do
+        [ -n "${RPS[$srv:$s:$r]:-}" ] && vals="$vals$r ${RPS[$srv:$s:$r]}"$'\n'
+      done
+      [ -n "$vals" ] || continue
+      med="$(printf '%s' "$vals" | sort -k2 -g | awk '{ a[NR]=$1 } END { print a[int((NR+1)/2)] }')"
+      RPS[$srv:$s]="${RPS[$srv:$s:$med]}"
+      P99[$srv:$s]="${P99[$srv:$s:$med]}"
+      BAD[$srv:$s]="${BAD[$srv:$s:$med]}"
+      FIRST_BAD[$srv:$s]="${FIRST_BAD[$srv:$s:$med]:-}"
+      CPU_US[$srv:$s]="${CPU_US[$srv:$s:$med]}"
+      CORES[$srv:$s]="${CORES[$srv:$s:$med]}"
+      ROUNDS[$srv:$s]="$(printf '%s' "$vals" | awk '{ printf "%s%.0f", (NR>1?" / ":""), $2 }')"
+    done
+  done
 }
 
 # run_all SERVER BASE TOKEN_PATH TOKEN_BODY CLIENT_AUTH INTROSPECT_URL INTROSPECT_TOKEN RESOURCE_TOKEN
@@ -307,7 +335,7 @@ report() {
     echo
     echo "Versions: attesto \`$ATTESTO_COMMIT\` (attesto-demo, release; floor from the same commit) · oidc-provider $PEER_VERSION on node $nodev · wrk $wrkv"
     echo
-    echo "Load: \`wrk -t$THREADS -c$CONNS -d${DURATION}s\` after a ${WARMUP}s warm-up per scenario, keep-alive, loopback; server and wrk unpinned on the same $(nproc) cores; one server running at a time."
+    echo "Load: \`wrk -t$THREADS -c$CONNS -d${DURATION}s\` after a ${WARMUP}s warm-up per scenario, keep-alive, loopback; server and wrk unpinned on the same $(nproc) cores; one server running at a time; $REPEAT round(s), servers interleaved, the median round of each server and scenario reported."
     echo
     echo "attesto = attesto-demo with in-memory stores and client registry (\`--database-url memory:\`), as the peer runs (in-memory adapter, static clients); attesto SQLite = the demo's default, every client lookup and store access a SQLite query."
     echo
@@ -325,6 +353,16 @@ report() {
     for s in "${SCENARIOS[@]}"; do
       echo "| $s | ${CORES[attesto:$s]:--} | ${CORES[sqlite:$s]:--} | ${CORES[peer:$s]:--} | ${CORES[floor:$s]:--} |"
     done
+    if [ "$REPEAT" -gt 1 ]; then
+      echo
+      echo "req/s of every round (attesto / attesto SQLite / oidc-provider / floor), to show the spread:"
+      echo
+      echo "| scenario | attesto | attesto SQLite | oidc-provider | floor |"
+      echo "|---|---|---|---|---|"
+      for s in "${SCENARIOS[@]}"; do
+        echo "| $s | ${ROUNDS[attesto:$s]:--} | ${ROUNDS[sqlite:$s]:--} | ${ROUNDS[peer:$s]:--} | ${ROUNDS[floor:$s]:--} |"
+      done
+    fi
     echo
     local worst="" s2 r
     for s2 in "${SCENARIOS[@]}"; do
@@ -380,14 +418,18 @@ update_benchmarks() {
 
 START_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 install_tools
-case "$ONLY" in
-  all) bench_peer; bench_attesto attesto memory:; bench_attesto sqlite ""; bench_floor ;;
-  both) bench_peer; bench_attesto attesto memory: ;;
-  peer) bench_peer ;;
-  attesto) bench_attesto attesto memory:; bench_attesto sqlite "" ;;
-  floor) bench_floor ;;
-  *) die "ONLY must be all, both, attesto, peer or floor" ;;
-esac
+for ROUND in $(seq 1 "$REPEAT"); do
+  [ "$REPEAT" -gt 1 ] && log "round $ROUND of $REPEAT"
+  case "$ONLY" in
+    all) bench_peer; bench_attesto attesto memory:; bench_attesto sqlite ""; bench_floor ;;
+    both) bench_peer; bench_attesto attesto memory: ;;
+    peer) bench_peer ;;
+    attesto) bench_attesto attesto memory:; bench_attesto sqlite "" ;;
+    floor) bench_floor ;;
+    *) die "ONLY must be all, both, attesto, peer or floor" ;;
+  esac
+done
+pick_medians
 report
 [ "${UPDATE_BENCHMARKS:-0}" = 1 ] && update_benchmarks
 log "raw wrk output in $LOG_DIR"
