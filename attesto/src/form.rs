@@ -235,6 +235,14 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 fn decode(input: &[u8], max: usize) -> Result<String, FormError> {
+    // Most values (tokens, codes, client ids) carry no escapes: copy them whole.
+    if !input.iter().any(|b| matches!(b, b'+' | b'%')) {
+        if input.len() > max {
+            return Err(FormError::TooLarge);
+        }
+        let s = std::str::from_utf8(input).map_err(|_| FormError::InvalidUtf8)?;
+        return checked_text(s.to_owned());
+    }
     let mut out = Vec::with_capacity(input.len().min(max));
     let mut it = input.iter().copied();
     while let Some(b) = it.next() {
@@ -252,8 +260,17 @@ fn decode(input: &[u8], max: usize) -> Result<String, FormError> {
         }
         out.push(byte);
     }
-    let s = String::from_utf8(out).map_err(|_| FormError::InvalidUtf8)?;
-    if s.chars().any(|c| c.is_control() && c != '\t') {
+    checked_text(String::from_utf8(out).map_err(|_| FormError::InvalidUtf8)?)
+}
+
+/// `s`, unless it holds a control character other than tab (C0, DEL or C1).
+fn checked_text(s: String) -> Result<String, FormError> {
+    let control = if s.is_ascii() {
+        s.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    } else {
+        s.chars().any(|c| c.is_control() && c != '\t')
+    };
+    if control {
         return Err(FormError::ControlCharacter);
     }
     Ok(s)
@@ -307,6 +324,25 @@ mod tests {
             Params::parse(b"state=a%00"),
             Err(FormError::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn unescaped_values_are_checked_like_escaped_ones() {
+        for body in [
+            &b"state=a\x01b"[..],
+            b"state=a\x7fb",
+            "state=a\u{85}b".as_bytes(),
+        ] {
+            assert_eq!(
+                Params::parse(body),
+                Err(FormError::ControlCharacter),
+                "{body:?}"
+            );
+        }
+        assert_eq!(Params::parse(b"state=\xff"), Err(FormError::InvalidUtf8));
+        let p = Params::parse("state=a\tb&name=J\u{f6}rg".as_bytes()).unwrap();
+        assert_eq!(p.get("state"), Some("a\tb"));
+        assert_eq!(p.get("name"), Some("J\u{f6}rg"));
     }
 
     #[test]
@@ -367,6 +403,16 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Params::parse(&body);
+        }
+
+        #[test]
+        fn raw_and_percent_encoded_values_decode_alike(v in "[^%+&=]{0,32}") {
+            let raw = format!("k={v}");
+            let enc: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            let escaped = format!("k={enc}");
+            let a = Params::parse(raw.as_bytes()).map(|p| p.get("k").map(str::to_owned));
+            let b = Params::parse(escaped.as_bytes()).map(|p| p.get("k").map(str::to_owned));
+            prop_assert_eq!(a, b);
         }
 
         #[test]
