@@ -4,10 +4,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::pkey::{PKey, Private};
 
-use crate::dpop::hmac_sha256;
-use crate::secret::{RandomError, RandomSource, Secret, ct_eq, sha256};
+use crate::secret::{HmacSha256, RandomError, RandomSource, Secret, ct_eq, sha256};
 
 const HASH_PREFIX: &str = "hmac-sha256:";
 const HASH_DOMAIN: &[u8] = b"attesto/client-secret/v1\0";
@@ -111,7 +109,7 @@ pub enum SecretHasherError {
 /// assert!(!h.verify("s3cr3T", &stored));
 /// ```
 pub struct SecretHasher {
-    key: PKey<Private>,
+    key: HmacSha256,
     dummy: [u8; 32],
 }
 
@@ -131,15 +129,13 @@ impl SecretHasher {
         if pepper.len() < 32 {
             return Err(SecretHasherError::ShortPepper);
         }
-        let key = PKey::hmac(pepper).map_err(|_| SecretHasherError::Crypto)?;
-        let dummy = hmac_sha256(&key, &[HASH_DOMAIN, b"\0attesto-unknown-client\0"])
-            .map_err(|_| SecretHasherError::Crypto)?;
+        let key = HmacSha256::new(pepper);
+        let dummy = key.mac(&[HASH_DOMAIN, b"\0attesto-unknown-client\0"]);
         Ok(Self { key, dummy })
     }
 
     fn tag(&self, secret: &str) -> Result<[u8; 32], SecretHasherError> {
-        hmac_sha256(&self.key, &[HASH_DOMAIN, secret.as_bytes()])
-            .map_err(|_| SecretHasherError::Crypto)
+        Ok(self.key.mac(&[HASH_DOMAIN, secret.as_bytes()]))
     }
 
     /// The stored form of `secret`.

@@ -68,7 +68,6 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 pub use htu::{HtuError, normalize_htu};
-pub(crate) use nonce::hmac_sha256;
 pub use nonce::{DpopNonceSource, NoNonces, NonceIssuer, NonceIssuerError, NoncesDisabled};
 pub use replay::{
     JtiReplayGuard, ReplayGuardUnavailable, ReplayKey, ReplayScope, SingleNodeReplayGuard,

@@ -6,12 +6,9 @@ use std::future::Future;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
 
 use crate::clock::UnixTime;
-use crate::secret::{RandomSource, ct_eq};
+use crate::secret::{HmacSha256, RandomSource, ct_eq};
 
 /// A source of server nonces: issues them for the `DPoP-Nonce` header and
 /// decides whether a proof's `nonce` claim is acceptable.
@@ -162,7 +159,7 @@ const NODE_SKEW: i64 = 5;
 /// assert!(!issuer.check("not-a-nonce", 1_000_020));
 /// ```
 pub struct NonceIssuer {
-    key: PKey<Private>,
+    key: HmacSha256,
     period: i64,
     lifetime: i64,
 }
@@ -191,7 +188,7 @@ impl NonceIssuer {
         if !(1..=3600).contains(&period) || lifetime < period || lifetime > 7200 {
             return Err(NonceIssuerError::Window);
         }
-        let key = PKey::hmac(secret).map_err(|_| NonceIssuerError::Crypto)?;
+        let key = HmacSha256::new(secret);
         Ok(Self {
             key,
             period,
@@ -228,8 +225,7 @@ impl NonceIssuer {
     }
 
     fn mac(&self, bucket: i64) -> Result<[u8; 32], NonceIssuerError> {
-        hmac_sha256(&self.key, &[NONCE_DOMAIN, &bucket.to_be_bytes()])
-            .map_err(|_| NonceIssuerError::Crypto)
+        Ok(self.key.mac(&[NONCE_DOMAIN, &bucket.to_be_bytes()]))
     }
 
     /// The nonce for the bucket containing `now`.
@@ -289,23 +285,6 @@ impl DpopNonceSource for NonceIssuer {
     async fn check_nonce(&self, nonce: &str, now: UnixTime) -> Result<bool, Self::Error> {
         Ok(self.check(nonce, now))
     }
-}
-
-/// HMAC-SHA256 over the concatenation of `parts`.
-pub(crate) fn hmac_sha256(
-    key: &PKey<Private>,
-    parts: &[&[u8]],
-) -> Result<[u8; 32], openssl::error::ErrorStack> {
-    let mut signer = Signer::new(MessageDigest::sha256(), key)?;
-    for p in parts {
-        signer.update(p)?;
-    }
-    let mut out = [0u8; 32];
-    let n = signer.sign(&mut out)?;
-    if n != out.len() {
-        return Err(openssl::error::ErrorStack::get());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

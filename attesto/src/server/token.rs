@@ -153,9 +153,7 @@ const SEAL_TAG_LEN: usize = 16;
 
 impl SuccessorSeal {
     pub(crate) fn new(secret: &[u8]) -> Result<Self, BuildError> {
-        let mac_key = openssl::pkey::PKey::hmac(secret).map_err(|_| BuildError::Crypto)?;
-        let key =
-            crate::dpop::hmac_sha256(&mac_key, &[SEAL_LABEL]).map_err(|_| BuildError::Crypto)?;
+        let key = crate::secret::HmacSha256::new(secret).mac(&[SEAL_LABEL]);
         Ok(SuccessorSeal { key })
     }
 
