@@ -205,10 +205,7 @@ async fn jwt_response_when_the_caller_accepts_it() {
 async fn refresh_token_is_active_until_rotated_or_revoked() {
     // seed-catalog-2 §35.L Must-test 175
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s
-        .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
-        .await;
-    let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
+    let tokens = offline_tokens(&s).await;
     let body = s.introspect_as("other", &rt(&tokens)).await;
     assert_eq!(body["active"], true);
     assert_eq!(body["client_id"], "conf");
@@ -275,13 +272,30 @@ async fn token_for_another_resource_is_still_ours() {
     assert_eq!(body["aud"], OTHER_API);
 }
 
-async fn offline_refresh_token(s: &TestServer) -> String {
+/// A code flow for `conf` with `offline_access documents.read`: the token
+/// response (an access token minted in a refresh family, and its refresh token).
+async fn offline_tokens(s: &TestServer) -> Reply {
     let (code, verifier) = s
         .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
         .await;
     let r = s.redeem("conf", false, &code, &verifier, &[]).await;
     assert_eq!(r.status, 200, "{r:?}");
-    rt(&r)
+    r
+}
+
+async fn offline_refresh_token(s: &TestServer) -> String {
+    rt(&offline_tokens(s).await)
+}
+
+/// Revoke `conf`'s refresh token `refresh` (and with it the whole grant).
+async fn revoke_grant(s: &TestServer, refresh: &str) {
+    let r = s
+        .revoke(
+            &[("token", refresh)],
+            &[("authorization", &basic("conf", SECRET))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
 }
 
 #[tokio::test]
@@ -461,29 +475,19 @@ async fn cached_access_token_turns_inactive_at_its_expiry() {
 #[tokio::test]
 async fn cached_access_token_turns_inactive_when_its_grant_is_revoked() {
     let s = start(TestHost::with_clients(standard_clients())).await;
-    let (code, verifier) = s
-        .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
-        .await;
-    let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
-    assert_eq!(tokens.status, 200, "{tokens:?}");
+    let tokens = offline_tokens(&s).await;
     for _ in 0..2 {
         assert_eq!(s.introspect_as("conf", &at(&tokens)).await["active"], true);
     }
-    let revoked = s
-        .revoke(
-            &[("token", &rt(&tokens))],
-            &[("authorization", &basic("conf", SECRET))],
-        )
-        .await;
-    assert_eq!(revoked.status, 200, "{revoked:?}");
+    revoke_grant(&s, &rt(&tokens)).await;
     assert_eq!(
         s.introspect_as("conf", &at(&tokens)).await,
         json!({"active": false})
     );
 }
 
-#[tokio::test]
-async fn cached_access_token_turns_inactive_when_its_key_leaves_the_keystore() {
+/// A server over a [`RotatingKeystore`] that starts with the usual keys.
+async fn start_rotating() -> (TestServer, RotatingKeystore) {
     let keys = RotatingKeystore::new(keys::server_keystore());
     let s = start_with_keys(
         TestHost::with_clients(standard_clients()),
@@ -491,6 +495,12 @@ async fn cached_access_token_turns_inactive_when_its_key_leaves_the_keystore() {
         keys.clone(),
     )
     .await;
+    (s, keys)
+}
+
+#[tokio::test]
+async fn cached_access_token_turns_inactive_when_its_key_leaves_the_keystore() {
+    let (s, keys) = start_rotating().await;
     let token = cc_token(&s).await;
     assert_eq!(s.introspect_as("conf", &token).await["active"], true);
     // Rotated out: another ES256 key signs, the old one is gone.
@@ -508,13 +518,7 @@ async fn cached_access_token_turns_inactive_when_its_key_leaves_the_keystore() {
 
 #[tokio::test]
 async fn cached_access_token_turns_inactive_when_another_key_takes_its_kid() {
-    let keys = RotatingKeystore::new(keys::server_keystore());
-    let s = start_with_keys(
-        TestHost::with_clients(standard_clients()),
-        |b| b,
-        keys.clone(),
-    )
-    .await;
+    let (s, keys) = start_rotating().await;
     let token = cc_token(&s).await;
     let kid = jwt_header(&token)["kid"].as_str().unwrap().to_owned();
     assert_eq!(s.introspect_as("conf", &token).await["active"], true);
@@ -534,21 +538,12 @@ async fn introspection_gives_the_same_answers_with_the_cache_disabled() {
     })
     .await;
     for s in [&cached, &uncached] {
-        let (code, verifier) = s
-            .issue_code(CodeSpec::new("conf", &["offline_access", "documents.read"]))
-            .await;
-        let tokens = s.redeem("conf", false, &code, &verifier, &[]).await;
+        let tokens = offline_tokens(s).await;
         let first = s.introspect_as("other", &at(&tokens)).await;
         assert_eq!(first["active"], true);
         assert_eq!(first["scope"], "offline_access documents.read");
         assert_eq!(s.introspect_as("other", &at(&tokens)).await, first);
-        let revoked = s
-            .revoke(
-                &[("token", &rt(&tokens))],
-                &[("authorization", &basic("conf", SECRET))],
-            )
-            .await;
-        assert_eq!(revoked.status, 200);
+        revoke_grant(s, &rt(&tokens)).await;
         assert_eq!(
             s.introspect_as("other", &at(&tokens)).await,
             json!({"active": false})

@@ -134,16 +134,18 @@ impl SecretHasher {
         Ok(Self { key, dummy })
     }
 
-    fn tag(&self, secret: &str) -> Result<[u8; 32], SecretHasherError> {
-        Ok(self.key.mac(&[HASH_DOMAIN, secret.as_bytes()]))
+    fn tag(&self, secret: &str) -> [u8; 32] {
+        self.key.mac(&[HASH_DOMAIN, secret.as_bytes()])
     }
 
     /// The stored form of `secret`.
     ///
     /// # Errors
-    /// [`SecretHasherError::Crypto`] if HMAC fails.
+    /// None at present: the HMAC is computed without a fallible OpenSSL
+    /// call. The `Result` (and [`SecretHasherError::Crypto`]) stay so that
+    /// callers need not change if a fallible key source comes back.
     pub fn hash(&self, secret: &str) -> Result<HashedSecret, SecretHasherError> {
-        let tag = self.tag(secret)?;
+        let tag = self.tag(secret);
         Ok(HashedSecret(format!(
             "{HASH_PREFIX}{}",
             URL_SAFE_NO_PAD.encode(tag)
@@ -154,7 +156,8 @@ impl SecretHasher {
     /// Fails closed on any internal error.
     #[must_use]
     pub fn verify(&self, presented: &str, stored: &HashedSecret) -> bool {
-        let (Ok(tag), Some(expected)) = (self.tag(presented), decode_tag(&stored.0)) else {
+        let tag = self.tag(presented);
+        let Some(expected) = decode_tag(&stored.0) else {
             return false;
         };
         ct_eq(&tag, &expected)
@@ -169,7 +172,7 @@ impl SecretHasher {
             StoredSecret::Hashed(h) => self.verify(presented, h),
             StoredSecret::Plain(s) => {
                 // Spend the same HMAC as the hashed path too.
-                let _ = self.tag(presented);
+                std::hint::black_box(self.tag(presented));
                 ct_eq(
                     &sha256(presented.as_bytes()),
                     &sha256(s.expose().as_bytes()),
@@ -184,9 +187,7 @@ impl SecretHasher {
     /// verification against the unknown-client sentinel).
     #[must_use]
     pub fn verify_dummy(&self, presented: &str) -> bool {
-        let Ok(tag) = self.tag(presented) else {
-            return false;
-        };
+        let tag = self.tag(presented);
         // A presented secret cannot hash to the dummy, whose input is
         // domain-separated; compare anyway for equal timing, then refuse.
         let _ = ct_eq(&tag, &self.dummy);

@@ -224,17 +224,19 @@ impl NonceIssuer {
         self.lifetime
     }
 
-    fn mac(&self, bucket: i64) -> Result<[u8; 32], NonceIssuerError> {
-        Ok(self.key.mac(&[NONCE_DOMAIN, &bucket.to_be_bytes()]))
+    fn mac(&self, bucket: i64) -> [u8; 32] {
+        self.key.mac(&[NONCE_DOMAIN, &bucket.to_be_bytes()])
     }
 
     /// The nonce for the bucket containing `now`.
     ///
     /// # Errors
-    /// [`NonceIssuerError::Crypto`] if HMAC fails.
+    /// None at present: the HMAC is computed without a fallible OpenSSL
+    /// call. The `Result` (and [`NonceIssuerError::Crypto`]) stay so that
+    /// callers need not change if a fallible key source comes back.
     pub fn issue(&self, now: UnixTime) -> Result<String, NonceIssuerError> {
         let bucket = now.div_euclid(self.period);
-        let mac = self.mac(bucket)?;
+        let mac = self.mac(bucket);
         let mut raw = Vec::with_capacity(NONCE_BYTES);
         raw.push(NONCE_VERSION);
         raw.extend_from_slice(&bucket.to_be_bytes());
@@ -262,9 +264,7 @@ impl NonceIssuer {
             return false;
         };
         let bucket = i64::from_be_bytes(bucket_arr);
-        let Ok(mac) = self.mac(bucket) else {
-            return false;
-        };
+        let mac = self.mac(bucket);
         let mac_ok = ct_eq(mac.get(..NONCE_MAC_LEN).unwrap_or(&[]), tag);
         let Some(start) = bucket.checked_mul(self.period) else {
             return false;

@@ -482,7 +482,12 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
             Arc::clone(&self.clock),
             secret.expose().as_bytes(),
         )?;
-        let cfg_introspection_cache = self.cfg.introspection_cache;
+        // Introspection checks the key and expiry on every hit, so an entry
+        // may live as long as any token can.
+        let introspection_cache = VerifiedCache::new(
+            self.cfg.introspection_cache,
+            i64::from(crate::token::MAX_TOKEN_TTL),
+        );
         let discovery = serde_json::to_vec(&metadata::authorization_server_metadata(&self.cfg))
             .unwrap_or_default();
         let protected_resource =
@@ -505,10 +510,7 @@ impl<H: Host, S: Stores> AuthorizationServerBuilder<H, S> {
                 secrets,
                 guard,
                 token_ep,
-                introspection_cache: VerifiedCache::new(
-                    cfg_introspection_cache,
-                    i64::from(crate::token::MAX_TOKEN_TTL),
-                ),
+                introspection_cache,
                 discovery: Bytes::from(discovery),
                 protected_resource: Bytes::from(protected_resource),
             }),

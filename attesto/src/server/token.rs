@@ -132,7 +132,7 @@ impl TokenEndpoint {
             token_url: cfg.url(&cfg.paths.token),
             id_tokens,
             scopes: ScopeCatalog::new(&cfg.scopes_supported)?,
-            seal: SuccessorSeal::new(secret)?,
+            seal: SuccessorSeal::new(secret),
         })
     }
 }
@@ -152,9 +152,10 @@ const SEAL_NONCE_LEN: usize = 12;
 const SEAL_TAG_LEN: usize = 16;
 
 impl SuccessorSeal {
-    pub(crate) fn new(secret: &[u8]) -> Result<Self, BuildError> {
-        let key = crate::secret::HmacSha256::new(secret).mac(&[SEAL_LABEL]);
-        Ok(SuccessorSeal { key })
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        SuccessorSeal {
+            key: crate::secret::HmacSha256::new(secret).mac(&[SEAL_LABEL]),
+        }
     }
 
     pub(crate) fn seal(
@@ -1107,7 +1108,7 @@ mod tests {
 
     #[test]
     fn sealed_successor_opens_only_for_its_parent() {
-        let seal = SuccessorSeal::new(&[7u8; 32]).unwrap();
+        let seal = SuccessorSeal::new(&[7u8; 32]);
         let parent = TokenHash::of("parent");
         let sealed = seal.seal("successor-token", &parent, &OsRandom).unwrap();
         assert!(!sealed.as_bytes().windows(9).any(|w| w == b"successor"));
@@ -1116,7 +1117,7 @@ mod tests {
             Some("successor-token")
         );
         assert_eq!(seal.unseal(&sealed, &TokenHash::of("other")), None);
-        let other_key = SuccessorSeal::new(&[8u8; 32]).unwrap();
+        let other_key = SuccessorSeal::new(&[8u8; 32]);
         assert_eq!(other_key.unseal(&sealed, &parent), None);
         let mut tampered = sealed.as_bytes().to_vec();
         if let Some(last) = tampered.last_mut() {
